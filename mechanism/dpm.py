@@ -1,0 +1,62 @@
+"""The Differentiable Price Mechanism (DPM).
+
+One reverse pass over the Planner's D-DAG gives every agent its incentive
+
+    G_i = −∂L_global/∂x_i
+
+at the current joint action. The generic path is autograd (a reverse pass costs a constant
+multiple of the forward pass, so O(N) for a graph whose nodes are O(N)); problem families with
+a closed-form gradient may provide a fused fast path, which tests check against autograd.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from .errors import InvalidParameterError
+from .problem import Problem, TypesView
+
+__all__ = ["Incentives", "incentives"]
+
+Method = Literal["auto", "autograd", "analytic"]
+
+
+@dataclass(frozen=True)
+class Incentives:
+    """The global loss ``loss`` (shape ``(B,)``) and the incentives ``G`` (shape ``(B, N, d)``)."""
+
+    loss: torch.Tensor
+    G: torch.Tensor
+
+
+def incentives(problem: Problem, X: torch.Tensor, *, types: TypesView = "belief",
+               method: Method = "auto") -> Incentives:
+    """Compute ``L_global(X)`` and every agent's incentive ``G = −∂L/∂X`` in one reverse pass.
+
+    Args:
+        problem: the Planner's problem.
+        X: joint actions, ``(B, N, d)`` (or ``(N, d)``/``(N,)``; validated, NaN/inf rejected).
+        types: evaluate the loss under the Planner's ``"belief"`` (what the mechanism pays on)
+            or the ``"true"`` types.
+        method: ``"autograd"`` (generic reverse pass), ``"analytic"`` (the problem's closed-form
+            gradient; raises if it has none) or ``"auto"`` (analytic when available).
+    """
+    X = problem.as_actions(X)
+    if method not in ("auto", "autograd", "analytic"):
+        raise InvalidParameterError(f"method must be 'auto', 'autograd' or 'analytic', got {method!r}")
+    if method == "analytic" and problem.gradient_fn is None:
+        raise InvalidParameterError(f"method='analytic' but problem {problem.name!r} has no gradient_fn")
+    if method != "autograd" and problem.gradient_fn is not None:
+        loss, grad = problem.gradient_fn(X, problem.data(types))
+        return Incentives(loss.detach(), -grad.detach())
+    return _autograd_incentives(problem, X, types)
+
+
+def _autograd_incentives(problem: Problem, X: torch.Tensor, types: TypesView) -> Incentives:
+    with torch.enable_grad():
+        Xg = X.detach().requires_grad_(True)
+        loss = problem.loss(Xg, types)
+        (grad,) = torch.autograd.grad(loss.sum(), Xg)
+    return Incentives(loss.detach(), -grad)

@@ -1,0 +1,211 @@
+"""The Planner's institution: agents, bounds, private types and the global loss.
+
+    L_global(X) = L_system(X) + Σ_i C_i(x_i; θ_i)
+
+``X`` is a batch of joint actions, shape ``(B, N, d)``, float64 by default. The loss is the
+terminal node of a :class:`~mechanism.ddag.DDAG`. Private types ``θ`` (e.g. cost coefficients
+λ_i) live in data nodes; the Planner evaluates the loss under its *belief* about them
+(``types="belief"``), while welfare is scored under the *true* types (``types="true"``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Mapping
+
+import torch
+
+from .ddag import DDAG, DataNode
+from .errors import (GraphError, InvalidParameterError, ShapeMismatchError,
+                     require_finite_tensor)
+
+__all__ = ["Problem", "Optimum", "TypesView"]
+
+TypesView = Literal["belief", "true"]
+GradientFn = Callable[[torch.Tensor, Mapping[str, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """A known minimiser ``x`` (shape ``(N, d)``) and its loss."""
+
+    x: torch.Tensor
+    loss: float
+
+
+class Problem:
+    """A coordination problem: a D-DAG loss over ``N`` agents with box bounds and private types.
+
+    Args:
+        ddag: the graph; its terminal node is ``L_global``.
+        data: values of the data nodes as the Planner believes them (public data such as a
+            target ``Y`` and the believed types). Missing data nodes keep their graph value.
+        true_types: the agents' true private types where they differ from the belief
+            (e.g. ``{"lam": tensor}``); defaults to the belief.
+        lower, upper: box bounds, broadcast to ``(N, d)``; ``-inf``/``inf`` for unbounded.
+        system_node, costs_node: names of the nodes holding ``L_system`` (shape ``(B,)``) and the
+            per-agent costs ``C_i`` (shape ``(B, N)``), used by private rewards and the Nash
+            baseline. If absent, the whole loss counts as system loss and costs are zero.
+        features: private features of each agent, shape ``(N, k)`` (what agent i knows about
+            itself, e.g. its true λ_i), with ``feature_names``.
+        gradient_fn: optional closed-form ``(X, data) -> (loss, dL/dX)``, a fast path that
+            must equal autograd (tested).
+        curvature_fn: optional ``(X, data) -> ∂²L/∂x_i²`` per agent, shape ``(N, d)``.
+        optimum_fn: optional closed-form ``data -> Optimum``.
+        name: a label.
+    """
+
+    def __init__(self, ddag: DDAG, *, data: Mapping[str, Any] | None = None,
+                 true_types: Mapping[str, Any] | None = None,
+                 lower: Any = float("-inf"), upper: Any = float("inf"),
+                 system_node: str | None = None, costs_node: str | None = None,
+                 features: torch.Tensor | None = None, feature_names: tuple[str, ...] = (),
+                 gradient_fn: GradientFn | None = None,
+                 curvature_fn: Callable[[torch.Tensor, Mapping[str, torch.Tensor]], torch.Tensor] | None = None,
+                 optimum_fn: Callable[[Mapping[str, torch.Tensor]], Optimum | None] | None = None,
+                 name: str = "problem", dtype: torch.dtype = torch.float64) -> None:
+        ddag.validate()
+        self.ddag = ddag
+        self.name = name
+        self.dtype = dtype
+        self.n_agents = ddag.n_agents
+        self.action_dim = ddag.action_dim
+        self.belief = self._complete_data(data or {})
+        self.true = {**self.belief, **self._check_data_keys("true_types", true_types or {})}
+        self.lower, self.upper = self._bounds(lower, upper)
+        for node in (system_node, costs_node):
+            if node is not None:
+                ddag.node(node)  # raises GraphError if missing
+        self.system_node, self.costs_node = system_node, costs_node
+        self.features = (torch.zeros(self.n_agents, 0, dtype=dtype) if features is None
+                         else torch.as_tensor(features, dtype=dtype).reshape(self.n_agents, -1))
+        self.feature_names = tuple(feature_names)
+        self.gradient_fn, self.curvature_fn, self.optimum_fn = gradient_fn, curvature_fn, optimum_fn
+
+    # ------------------------------------------------------------------ data
+    def _check_data_keys(self, label: str, data: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        out = {}
+        for key, value in data.items():
+            node = self.ddag._nodes.get(key)
+            if not isinstance(node, DataNode):
+                raise GraphError(f"{label}: {key!r} is not a data node of problem graph")
+            t = torch.as_tensor(value, dtype=self.dtype)
+            require_finite_tensor(f"{label}[{key!r}]", t)
+            out[key] = t
+        return out
+
+    def _complete_data(self, data: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        given = self._check_data_keys("data", data)
+        defaults = {n.name: n.value.to(self.dtype) for n in self.ddag._nodes.values()
+                    if isinstance(n, DataNode)}
+        return {**defaults, **given}
+
+    def data(self, types: TypesView = "belief") -> dict[str, torch.Tensor]:
+        """The data-node values under the Planner's belief or the true types."""
+        if types == "belief":
+            return self.belief
+        if types == "true":
+            return self.true
+        raise InvalidParameterError(f"types must be 'belief' or 'true', got {types!r}")
+
+    def with_data(self, **values: Any) -> "Problem":
+        """A copy in which public data (e.g. a target ``Y``) changes for belief and truth alike."""
+        clone = object.__new__(Problem)
+        clone.__dict__.update(self.__dict__)
+        changed = self._check_data_keys("with_data", values)
+        clone.belief = {**self.belief, **changed}
+        clone.true = {**self.true, **changed}
+        return clone
+
+    def with_belief(self, **values: Any) -> "Problem":
+        """A copy in which only the Planner's belief about some types changes."""
+        clone = object.__new__(Problem)
+        clone.__dict__.update(self.__dict__)
+        clone.belief = {**self.belief, **self._check_data_keys("with_belief", values)}
+        return clone
+
+    # ------------------------------------------------------------------ actions
+    def _bounds(self, lower: Any, upper: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (self.n_agents, self.action_dim)
+        try:
+            lo = torch.as_tensor(lower, dtype=self.dtype).expand(shape).clone()
+            hi = torch.as_tensor(upper, dtype=self.dtype).expand(shape).clone()
+        except RuntimeError:
+            raise ShapeMismatchError(f"bounds must broadcast to {shape}, got lower={lower!r}, "
+                                     f"upper={upper!r}") from None
+        if torch.isnan(lo).any() or torch.isnan(hi).any() or (lo > hi).any():
+            raise InvalidParameterError(f"bounds must satisfy lower <= upper without NaN, got "
+                                        f"lower={lower!r}, upper={upper!r}")
+        return lo, hi
+
+    def as_actions(self, X: Any, name: str = "X") -> torch.Tensor:
+        """Validate and return ``X`` as a ``(B, N, d)`` tensor of this problem's dtype.
+
+        Accepts ``(N,)`` (when d = 1), ``(N, d)`` or ``(B, N, d)``; raises on other shapes or
+        on NaN/inf.
+        """
+        t = torch.as_tensor(X, dtype=self.dtype)
+        N, d = self.n_agents, self.action_dim
+        if t.ndim == 1 and d == 1 and t.shape[0] == N:
+            t = t.reshape(1, N, 1)
+        elif t.ndim == 2 and tuple(t.shape) == (N, d):
+            t = t.unsqueeze(0)
+        if t.ndim != 3 or tuple(t.shape[1:]) != (N, d):
+            raise ShapeMismatchError(f"{name} must have shape (B, {N}, {d}), ({N}, {d})"
+                                     f"{f' or ({N},)' if d == 1 else ''}; got {tuple(t.shape)}")
+        require_finite_tensor(name, t)
+        return t
+
+    def project(self, X: torch.Tensor) -> torch.Tensor:
+        """Euclidean projection onto the box ``[lower, upper]``."""
+        return torch.clamp(X, self.lower, self.upper)
+
+    # ------------------------------------------------------------------ losses
+    def loss(self, X: torch.Tensor, types: TypesView = "belief") -> torch.Tensor:
+        """``L_global(X)``, shape ``(B,)``."""
+        return self.ddag.loss(X, self.data(types))
+
+    def system_loss(self, X: torch.Tensor, types: TypesView = "belief") -> torch.Tensor:
+        """``L_system(X)``, shape ``(B,)`` (the whole loss if no split was declared)."""
+        node = self.system_node or self.ddag.loss_node
+        return self.ddag.forward(X, self.data(types))[node]
+
+    def agent_costs(self, X: torch.Tensor, types: TypesView = "belief") -> torch.Tensor:
+        """Per-agent costs ``C_i(x_i)``, shape ``(B, N)`` (zeros if no split was declared)."""
+        if self.costs_node is None:
+            return torch.zeros(X.shape[0], self.n_agents, dtype=X.dtype)
+        return self.ddag.forward(X, self.data(types))[self.costs_node]
+
+    def private_loss(self, X: torch.Tensor, share: float, types: TypesView = "true") -> torch.Tensor:
+        """What agent i minimises when uncoordinated: ``C_i(x_i) + share · L_system(X)``, ``(B, N)``."""
+        values = self.ddag.forward(X, self.data(types))
+        system = values[self.system_node or self.ddag.loss_node]
+        costs = (values[self.costs_node] if self.costs_node is not None
+                 else torch.zeros(X.shape[0], self.n_agents, dtype=X.dtype))
+        return costs + share * system.unsqueeze(-1)
+
+    def optimum(self, types: TypesView = "belief") -> Optimum | None:
+        """The closed-form minimiser under the given types, or ``None`` if none is known."""
+        return None if self.optimum_fn is None else self.optimum_fn(self.data(types))
+
+    def curvature(self, X: torch.Tensor, types: TypesView = "belief") -> torch.Tensor:
+        """Each agent's own curvature ``∂²L/∂x_i²``, shape ``(N, d)``, at the first instance of ``X``.
+
+        Closed form when the problem provides one, else the diagonal of the autograd Hessian
+        (O(N²): for small problems).
+        """
+        if self.curvature_fn is not None:
+            return self.curvature_fn(X, self.data(types))
+        return torch.diagonal(self.hessian(X[0], types)).reshape(self.n_agents, self.action_dim)
+
+    def hessian(self, x: torch.Tensor, types: TypesView = "belief") -> torch.Tensor:
+        """The full Hessian of ``L_global`` at one joint action ``x`` (``(N, d)``), ``(Nd, Nd)``."""
+        x = self.as_actions(x, "x")[0]
+        shape = x.shape
+
+        def flat_loss(v: torch.Tensor) -> torch.Tensor:
+            return self.loss(v.reshape(1, *shape), types)[0]
+
+        return torch.autograd.functional.hessian(flat_loss, x.reshape(-1))
+
+    def __repr__(self) -> str:
+        return f"Problem(name={self.name!r}, n_agents={self.n_agents}, action_dim={self.action_dim})"

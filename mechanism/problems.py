@@ -1,0 +1,187 @@
+"""Problem families of the MBI paper, built as D-DAGs.
+
+* :func:`aggregative_problem`: ``L(x) = (Σ_i x_i + c − Y)² + Σ_i λ_i x_i²`` (one sum node over a
+  vector of N agents: O(N)); symmetric when all λ_i are equal. Closed-form optimum, gradient
+  and curvature.
+* :func:`assembly_line_problem`: the two-stage line ``A1 → A2 → loss`` with
+  ``L = (x1 + x2 − Y)² + λ x1²``.
+* :func:`coupled_resource_problem`: ``L = (x1 + x2 − T)² + λ x1 x2`` on a box (indefinite).
+* :func:`nonconvex_problem`: ``L = (x1 + x2 − Y)² + a(x1² + x2²) + b sin(ω x2)`` (many local minima).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import torch
+
+from .ddag import DDAG
+from .errors import InvalidParameterError, require_finite_number, require_int_at_least, require_positive
+from .problem import Optimum, Problem
+
+__all__ = ["aggregative_problem", "aggregative_optimum", "aggregative_nash", "assembly_line_problem",
+           "coupled_resource_problem", "nonconvex_problem"]
+
+
+def _lam_vector(lam: Any, n_agents: int, name: str = "lam") -> torch.Tensor:
+    t = torch.as_tensor(lam, dtype=torch.float64)
+    if t.ndim == 0:
+        t = t.expand(n_agents).clone()
+    if t.shape != (n_agents,):
+        raise InvalidParameterError(f"{name} must be a scalar or have shape ({n_agents},), got "
+                                    f"shape {tuple(t.shape)}")
+    require_positive(name, t)
+    return t
+
+
+def aggregative_optimum(Y: float, lam: torch.Tensor, offset: float = 0.0) -> Optimum:
+    """Closed-form minimiser of ``(Σx + c − Y)² + Σ λ_i x_i²`` (unconstrained).
+
+    With ``K = Σ_j 1/λ_j`` and ``Y' = Y − c``:  ``x_i* = Y' / (λ_i (1 + K))``,
+    ``L* = Y'² / (1 + K)``. Symmetric case: ``x* = Y'/(N + λ)``, ``L* = λ Y'²/(N + λ)``.
+    """
+    lam = torch.as_tensor(lam, dtype=torch.float64)
+    target = float(Y) - float(offset)
+    K = (1.0 / lam).sum()
+    x = target / (lam * (1.0 + K))
+    return Optimum(x.reshape(-1, 1), float(target ** 2 / (1.0 + K)))
+
+
+def aggregative_nash(Y: float, lam: Any, share: float, offset: float = 0.0) -> torch.Tensor:
+    """Closed-form uncoordinated equilibrium of the aggregative problem (unconstrained).
+
+    Agent i minimises ``λ_i x_i² + s (Σx + c − Y)²``; the first-order conditions give
+    ``x_i = s (Y' − S)/λ_i`` with ``S = s Y' K / (1 + s K)``, ``K = Σ 1/λ_j``, ``Y' = Y − c``.
+    ``s = 0`` gives ``x = 0``. Returns ``x`` with shape ``(N, 1)``.
+    """
+    lam = torch.as_tensor(lam, dtype=torch.float64).reshape(-1)
+    target = float(Y) - float(offset)
+    K = (1.0 / lam).sum()
+    S = share * target * K / (1.0 + share * K)
+    return (share * (target - S) / lam).reshape(-1, 1)
+
+
+def aggregative_problem(n_agents: int = 100, Y: float = 10.0, lam: Any = 0.1, *,
+                        offset: float = 0.0, lower: Any = 0.0, upper: Any = float("inf"),
+                        true_lam: Any = None, name: str | None = None) -> Problem:
+    """The aggregative ("parallel") problem ``L(x) = (Σ_i x_i + c − Y)² + Σ_i λ_i x_i²``.
+
+    ``Y`` is the target output, ``λ_i > 0`` agent i's private cost coefficient (the Planner's
+    belief; ``true_lam`` is the truth when it differs), ``c = offset`` a fixed contribution of
+    non-strategic producers. The system loss is ``(Σx + c − Y)²`` and agent i's cost
+    ``λ_i x_i²``. Default bounds ``x_i >= 0`` (the paper clamps at zero). Each agent's private
+    feature is its true λ_i.
+    """
+    n_agents = require_int_at_least("n_agents", n_agents, 1)
+    Y = require_finite_number("Y", Y)
+    offset = require_finite_number("offset", offset)
+    lam_t = _lam_vector(lam, n_agents)
+    true_t = lam_t if true_lam is None else _lam_vector(true_lam, n_agents, "true_lam")
+
+    g = DDAG()
+    g.add_agents("x", n=n_agents)
+    g.add_data("Y", Y)
+    g.add_data("offset", offset)
+    g.add_data("lam", lam_t)
+    g.add_function("total", lambda x, c: x.sum(dim=(1, 2)) + c, inputs=["x", "offset"])
+    g.add_function("system", lambda s, y: (s - y) ** 2, inputs=["total", "Y"])
+    g.add_function("costs", lambda x, lam_: lam_ * (x ** 2).sum(-1), inputs=["x", "lam"])
+    g.add_function("loss", lambda system, costs: system + costs.sum(-1), inputs=["system", "costs"])
+    g.set_loss("loss")
+
+    def gradient(X: torch.Tensor, data: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        residual = X.sum(dim=(1, 2)) + data["offset"] - data["Y"]
+        lam_ = data["lam"].reshape(1, -1, 1)
+        loss = residual ** 2 + (lam_ * X ** 2).sum(dim=(1, 2))
+        return loss, 2.0 * residual.reshape(-1, 1, 1) + 2.0 * lam_ * X
+
+    def curvature(X: torch.Tensor, data: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return (2.0 + 2.0 * data["lam"]).reshape(-1, 1).to(X.dtype)
+
+    problem = Problem(g, data={"lam": lam_t}, true_types=None if true_lam is None else {"lam": true_t},
+                      lower=lower, upper=upper, system_node="system", costs_node="costs",
+                      features=true_t.reshape(-1, 1), feature_names=("lam",),
+                      gradient_fn=gradient, curvature_fn=curvature, name=name or "aggregative")
+
+    def optimum(data: Mapping[str, torch.Tensor]) -> Optimum | None:
+        opt = aggregative_optimum(float(data["Y"]), data["lam"], float(data["offset"]))
+        inside = ((opt.x >= problem.lower) & (opt.x <= problem.upper)).all()
+        return opt if bool(inside) else None
+
+    problem.optimum_fn = optimum
+    return problem
+
+
+def assembly_line_problem(Y: float = 2.0, lam: float = 0.5) -> Problem:
+    """The paper's two-agent assembly line (C.1) as the D-DAG ``A1 → A2 → loss``.
+
+    Stage 1 produces ``x1`` at cost ``λ x1²``; stage 2 adds ``x2`` to it; the line should
+    deliver ``Y``:  ``L = (x1 + x2 − Y)² + λ x1²``, minimised at ``x* = (0, Y)`` with ``L* = 0``.
+    Unbounded actions.
+    """
+    Y = require_finite_number("Y", Y)
+    require_positive("lam", lam)
+    g = DDAG()
+    g.add_agents("A1", n=1)
+    g.add_agents("A2", n=1, inputs=["A1"], output=lambda x2, a1: a1 + x2)
+    g.add_data("Y", Y)
+    g.add_data("lam", float(lam))
+    g.add_function("system", lambda a2, y: ((a2 - y) ** 2).sum(dim=(1, 2)), inputs=["A2", "Y"])
+    g.add_function("costs", lambda a1, lam_: torch.cat([lam_ * (a1 ** 2).sum(-1), torch.zeros_like(a1[..., 0])], dim=1),
+                   inputs=["A1", "lam"])
+    g.add_function("loss", lambda system, costs: system + costs.sum(-1), inputs=["system", "costs"])
+    g.set_loss("loss")
+
+    def optimum(data: Mapping[str, torch.Tensor]) -> Optimum:
+        return Optimum(torch.tensor([[0.0], [float(data["Y"])]], dtype=torch.float64), 0.0)
+
+    return Problem(g, system_node="system", costs_node="costs",
+                   features=torch.tensor([[float(lam)], [0.0]]), feature_names=("lam",),
+                   optimum_fn=optimum, name="assembly_line")
+
+
+def coupled_resource_problem(T: float = 10.0, lam: float = 0.5, low: float = 0.0,
+                             high: float = 10.0) -> Problem:
+    """Coupled resource allocation (C.5): ``L = (x1 + x2 − T)² + λ x1 x2`` on ``[low, high]²``.
+
+    The Hessian ``[[2, 2+λ], [2+λ, 2]]`` has eigenvalues ``−λ`` and ``4+λ``: the interior
+    stationary point ``x1 = x2 = 2T/(4+λ)`` is a saddle, and the minimum lies on the boundary.
+    The coupling cost is split equally between the two agents (``λ x1 x2 / 2`` each).
+    """
+    T = require_finite_number("T", T)
+    require_positive("lam", lam)
+    if not high > low:
+        raise InvalidParameterError(f"need high > low, got low={low!r}, high={high!r}")
+    g = DDAG()
+    g.add_agents("x", n=2)
+    g.add_data("T", T)
+    g.add_data("lam", float(lam))
+    g.add_function("system", lambda x, t: (x.sum(dim=(1, 2)) - t) ** 2, inputs=["x", "T"])
+    g.add_function("costs", lambda x, lam_: (0.5 * lam_ * x[:, 0, 0] * x[:, 1, 0]).unsqueeze(-1).expand(-1, 2),
+                   inputs=["x", "lam"])
+    g.add_function("loss", lambda system, costs: system + costs.sum(-1), inputs=["system", "costs"])
+    g.set_loss("loss")
+    return Problem(g, lower=low, upper=high, system_node="system", costs_node="costs",
+                   name="coupled_resource")
+
+
+def nonconvex_problem(Y: float = 5.0, a: float = 0.1, b: float = 0.5,
+                      omega: float = 4.0 * math.pi) -> Problem:
+    """The non-convex landscape of C.10: ``L = (x1 + x2 − Y)² + a(x1² + x2²) + b sin(ω x2)``.
+
+    Agent 1's cost is ``a x1²``, agent 2's ``a x2² + b sin(ω x2)``. Unbounded actions; the
+    quadratic terms make the global minimum exist, among many local minima.
+    """
+    Y = require_finite_number("Y", Y)
+    require_positive("a", a)
+    b = require_finite_number("b", b)
+    omega = require_finite_number("omega", omega)
+    g = DDAG()
+    g.add_agents("x", n=2)
+    g.add_data("Y", Y)
+    g.add_function("system", lambda x, y: (x.sum(dim=(1, 2)) - y) ** 2, inputs=["x", "Y"])
+    g.add_function("costs", lambda x: torch.stack(
+        [a * x[:, 0, 0] ** 2, a * x[:, 1, 0] ** 2 + b * torch.sin(omega * x[:, 1, 0])], dim=1), inputs=["x"])
+    g.add_function("loss", lambda system, costs: system + costs.sum(-1), inputs=["system", "costs"])
+    g.set_loss("loss")
+    return Problem(g, system_node="system", costs_node="costs", name="nonconvex")
