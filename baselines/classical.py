@@ -1,0 +1,63 @@
+"""Classical contenders as ``mbi_envs`` policies: the centralized optimizer and the uncoordinated Nash equilibrium.
+
+Both compute a joint action from the environment's problem when reset, then submit it every
+step (in one-shot mode, once). They use the agents' *true* types: the central optimizer is
+the omniscient benchmark, and Nash agents best-respond to their own true costs.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from mechanism import centralized_optimum, nash_equilibrium
+
+__all__ = ["CentralizedPolicy", "NashPolicy"]
+
+
+class _FixedActionPolicy:
+    """Submits a joint action computed once per reset by :meth:`solve`."""
+
+    def __init__(self) -> None:
+        self.x: np.ndarray | None = None
+        self.evaluations = 0
+
+    def solve(self, problem: Any) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def reset(self, env: Any, seed: int | None = None) -> None:
+        """Solve the environment's current problem."""
+        self.x = self.solve(env.problem).numpy()
+        self._agents = list(env.possible_agents)
+
+    def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The solved action of each agent (as float32, the dtype of the action boxes)."""
+        if self.x is None:
+            raise RuntimeError("call reset(env, seed) before act()")
+        return {a: self.x[self._agents.index(a)].astype(np.float32) for a in observations}
+
+
+class CentralizedPolicy(_FixedActionPolicy):
+    """A central planner who knows all true types minimises ``L_global`` with L-BFGS-B."""
+
+    def solve(self, problem: Any) -> torch.Tensor:
+        res = centralized_optimum(problem, types="true")
+        self.evaluations = res.evaluations
+        return res.x
+
+
+class NashPolicy(_FixedActionPolicy):
+    """Uncoordinated agents: each best-responds to ``C_i(x_i) + share · L_system`` (see
+    :func:`mechanism.nash_equilibrium`); ``share = 0`` ignores the system, ``1/N`` an equal share."""
+
+    def __init__(self, share: float = 0.0) -> None:
+        super().__init__()
+        if not share >= 0:
+            raise ValueError(f"share must be >= 0, got {share!r}")
+        self.share = float(share)
+
+    def solve(self, problem: Any) -> torch.Tensor:
+        res = nash_equilibrium(problem, self.share, types="true")
+        self.evaluations = res.evaluations
+        return res.x

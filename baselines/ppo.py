@@ -1,0 +1,195 @@
+"""PPO (Stable-Baselines3) trained for real on ``mbi_envs`` environments, one policy shared by all agents.
+
+``train_ppo(env_id, env_kwargs, config)`` builds ``config.n_envs`` copies of the environment
+behind :class:`~baselines.vec_env.ParallelEnvVecEnv` (every agent is a VecEnv slot, so the
+policy is shared and sees each agent's private features), trains SB3's PPO, and evaluates the
+deterministic policy periodically with the suite's own ``mbi_envs.evaluate`` (the same code
+that scores MBI agents). It records a time-to-accuracy curve: environment agent-steps,
+wall-clock seconds (training time included) and the loss gap at each evaluation.
+
+Step counting: SB3's ``num_timesteps`` counts VecEnv slot-steps, i.e. agent-steps, so
+``total_timesteps = 1_000_000`` with N = 100 agents is 10,000 joint environment steps.
+SB3's ``n_steps`` is per slot: one rollout holds ``n_steps × n_envs × N`` agent-steps.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+
+import mbi_envs
+
+from .sb3_policy import SB3Policy
+from .vec_env import ParallelEnvVecEnv
+
+__all__ = ["PPOConfig", "TrainResult", "train_ppo", "load_ppo", "make_vec_env"]
+
+
+@dataclass
+class PPOConfig:
+    """PPO hyperparameters and the training/evaluation budget.
+
+    Defaults come from the sweep documented in README.md (symmetric problem, one-shot and
+    iterative modes, N = 2 and N = 100).
+    """
+
+    total_timesteps: int = 100_000
+    seed: int = 0
+    n_envs: int = 1
+    learning_rate: float = 3e-4
+    n_steps: int = 64
+    batch_size: int = 256
+    n_epochs: int = 10
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.0
+    log_std_init: float = -1.0
+    net_arch: tuple[int, ...] = (64, 64)
+    eval_every: int = 10_000
+    eval_seeds: tuple[int, ...] = (1000, 1001)
+    progress_bar: bool = False
+    tensorboard: bool = True
+
+    def validate(self) -> None:
+        """Raise ValueError naming any invalid field."""
+        for name in ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"PPOConfig.{name} must be a positive integer, got {value!r}")
+        for name in ("learning_rate", "clip_range"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"PPOConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        if not 0 <= self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
+            raise ValueError(f"PPOConfig.gamma and gae_lambda must be in [0, 1], got "
+                             f"{self.gamma!r}, {self.gae_lambda!r}")
+
+
+@dataclass
+class TrainResult:
+    """A trained model, its time-to-accuracy curve and final evaluation (JSON-safe dicts)."""
+
+    model: PPO
+    curve: list[dict[str, float | None]]
+    final: dict[str, Any]
+    config: PPOConfig
+    env_id: str
+    env_kwargs: dict[str, Any]
+    train_seconds: float
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """What ``summary.json`` holds."""
+        return {"env_id": self.env_id, "env_kwargs": self.env_kwargs,
+                "hyperparameters": asdict(self.config), "train_seconds": self.train_seconds,
+                "final_evaluation": self.final, "curve": self.curve}
+
+
+def make_vec_env(env_id: str, env_kwargs: dict[str, Any], n_envs: int = 1) -> ParallelEnvVecEnv:
+    """``n_envs`` copies of ``mbi_envs.make(env_id, **env_kwargs)`` as one parameter-shared VecEnv."""
+    mbi_envs.make(env_id, **env_kwargs).close()  # fail early, with the env's own error, on bad kwargs
+    return ParallelEnvVecEnv([lambda: mbi_envs.make(env_id, **env_kwargs) for _ in range(n_envs)])
+
+
+class _EvalCallback(BaseCallback):
+    """Evaluates the deterministic policy every ``every`` agent-steps with ``mbi_envs.evaluate``."""
+
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any], every: int, seeds: tuple[int, ...]) -> None:
+        super().__init__()
+        self.env_id, self.env_kwargs, self.every, self.seeds = env_id, env_kwargs, every, seeds
+        self.curve: list[dict[str, float | None]] = []
+        self._next = 0
+        self._start = 0.0
+        self._eval_seconds = 0.0
+
+    def _on_training_start(self) -> None:
+        self._start = time.perf_counter()
+        self._evaluate()
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self._evaluate()
+        return True
+
+    def _on_training_end(self) -> None:
+        if not self.curve or self.curve[-1]["env_steps"] != self.num_timesteps:
+            self._evaluate()
+
+    def _evaluate(self) -> None:
+        began = time.perf_counter()
+        result = evaluate_model(self.model, self.env_id, self.env_kwargs, self.seeds)
+        self._eval_seconds += time.perf_counter() - began
+        point = {"env_steps": int(self.num_timesteps),
+                 "wall_seconds": began - self._start,  # training time so far, evaluations excluded
+                 "loss_gap": result.get("loss_gap"), "relative_gap": result.get("relative_gap"),
+                 "final_loss": result.get("final_loss"),
+                 "distance_to_optimum": result.get("distance_to_optimum")}
+        self.curve.append(point)
+        self._start += time.perf_counter() - began
+        for key in ("loss_gap", "final_loss"):
+            if point[key] is not None:
+                self.logger.record(f"eval/{key}", point[key])
+        self._next = self.num_timesteps + self.every
+
+
+def evaluate_model(model: PPO, env_id: str, env_kwargs: dict[str, Any], seeds, deterministic: bool = True) -> dict[str, Any]:
+    """Mean metrics of ``model`` over ``seeds`` with the suite's ``evaluate``."""
+    result = mbi_envs.evaluate(lambda: mbi_envs.make(env_id, **env_kwargs),
+                               SB3Policy(model, deterministic=deterministic), list(seeds))
+    return result.to_dict()["mean"]
+
+
+def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPOConfig | None = None,
+              out_dir: str | Path | None = None) -> TrainResult:
+    """Train PPO on ``env_id`` and evaluate it; with ``out_dir``, write the model (``model.zip``),
+    TensorBoard logs (``tb/``) and ``summary.json``.
+
+    Same ``config.seed`` → identical model and numbers (torch, numpy and the env resets are all
+    seeded; SB3 runs on the CPU).
+    """
+    config = config or PPOConfig()
+    config.validate()
+    env_kwargs = dict(env_kwargs or {})
+    vec_env = make_vec_env(env_id, env_kwargs, config.n_envs)
+    out = Path(out_dir) if out_dir is not None else None
+    tb = str(out / "tb") if (out is not None and config.tensorboard) else None
+    model = PPO("MlpPolicy", vec_env, learning_rate=config.learning_rate, n_steps=config.n_steps,
+                batch_size=config.batch_size, n_epochs=config.n_epochs, gamma=config.gamma,
+                gae_lambda=config.gae_lambda, clip_range=config.clip_range, ent_coef=config.ent_coef,
+                policy_kwargs={"net_arch": list(config.net_arch), "log_std_init": config.log_std_init},
+                seed=config.seed, device="cpu", tensorboard_log=tb, verbose=0)
+    callback = _EvalCallback(env_id, env_kwargs, config.eval_every, config.eval_seeds)
+    began = time.perf_counter()
+    model.learn(total_timesteps=config.total_timesteps, callback=callback,
+                progress_bar=config.progress_bar, tb_log_name="ppo")
+    train_seconds = time.perf_counter() - began
+    final = callback.curve[-1] if callback.curve else {}
+    result = TrainResult(model, callback.curve, final, config, env_id, env_kwargs, train_seconds)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        model.save(out / "model.zip")
+        (out / "summary.json").write_text(json.dumps(result.summary(), indent=2, default=_json_default))
+    vec_env.close()
+    return result
+
+
+def load_ppo(path: str | Path) -> PPO:
+    """Load a model saved by :func:`train_ppo` (CPU)."""
+    return PPO.load(str(path), device="cpu")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
