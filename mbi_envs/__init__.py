@@ -1,0 +1,19 @@
+"""mbi_envs: every Appendix C problem of the MBI paper as a registered PettingZoo parallel env.
+
+>>> import mbi_envs
+>>> env = mbi_envs.make("symmetric_parallel_v0", n_agents=100, mode="iterative")
+>>> obs, infos = env.reset(seed=0)
+
+One generic :class:`MechanismEnv` over any :class:`mechanism.Problem`; scenarios in
+:mod:`mbi_envs.scenarios`; ids in :mod:`mbi_envs.registry`; the contender interface in
+:mod:`mbi_envs.policies`; :func:`evaluate` for metrics; a centralized Gymnasium view
+(``gymnasium.make("mbi_envs/SymmetricParallel-v0")``) in :mod:`mbi_envs.gym_wrapper`.
+"""
+from .env import MODES, REWARD_MODES, MechanismEnv
+from .evaluation import EpisodeRecord, EvaluationResult, evaluate
+from .policies import ConstantPolicy, MBIPolicy, Policy
+from .registry import env_ids, make, make_aec
+from .scenario import Scenario
+
+__all__ = ["MechanismEnv", "MODES", "REWARD_MODES", "EpisodeRecord", "EvaluationResult", "evaluate",
+           "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "Scenario"]

@@ -1,0 +1,348 @@
+"""The generic PettingZoo parallel environment over any mechanism :class:`~mechanism.Problem`."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from mechanism import (InvalidParameterError, NonFiniteError, Optimum, Problem, ShapeMismatchError,
+                       incentives)
+from mechanism.errors import require_finite_number, require_int_at_least
+
+from .scenario import Scenario
+
+__all__ = ["MechanismEnv", "MODES", "REWARD_MODES"]
+
+MODES = ("iterative", "one_shot")
+REWARD_MODES = ("team", "private", "difference")
+
+
+@dataclass
+class _State:
+    """Everything the env derives from one joint action (float64 throughout)."""
+
+    X: np.ndarray            # (N, d) joint action
+    G: np.ndarray            # (N, d) incentives -dL/dX under the planner's belief
+    loss: float              # global loss under the TRUE types
+    private: np.ndarray | None   # (N,) private losses C_i + share * L_system (true types)
+    marginal: np.ndarray | None  # (N,) L(default_i, x_-i) - L(x) (true types)
+
+
+class MechanismEnv(ParallelEnv):
+    """A coordination problem of the MBI paper as a PettingZoo ``ParallelEnv``.
+
+    Agents ``"agent_0" ... "agent_{N-1}"`` each control ``x_i`` (shape ``(d,)``) of a mechanism
+    :class:`~mechanism.Problem` whose global loss is ``L(X) = L_system(X) + Σ_i C_i(x_i)``.
+
+    **Modes.** ``"iterative"``: a repeated game, one step = one Planner iteration; the episode is
+    truncated after ``max_steps`` steps. ``"one_shot"``: horizon 1, every agent submits ``x_i`` once
+    and the episode terminates.
+
+    **Actions** are absolute proposals ``x_i`` in ``Box(low_i, high_i, (d,), float64)``, where the
+    box is the problem's bounds intersected with the scenario's finite action box. Proposals
+    outside it are projected (clipped) onto it. NaN/inf, a wrong shape, an unknown agent id or a
+    missing live agent raise ``ValueError`` before any state changes.
+
+    **Observations** (``Box`` float64; layout in :attr:`observation_layout`):
+    iterative ``[x_i (d), G_i (d), private features (k), agent_index/(N-1 or 1), t/T]``;
+    one-shot ``[private features (k), agent_index/(N-1 or 1)]``. ``G_i = −∂L/∂x_i`` is the DPM
+    incentive under the Planner's *belief* at the current joint action; private features are the
+    agent's own types (e.g. its true ``λ_i``).
+
+    **Rewards** (losses under the TRUE types; ``e_i(t)`` is the scenario's effort cost, if any):
+
+    * ``"team"``: iterative ``L_{t−1} − L_t − Σ_j e_j(t)`` to every agent (return ``L_0 − L_T`` without
+      effort costs); one-shot ``−L(x)``.
+    * ``"private"``: with ``P_i(X) = C_i(x_i) + s·L_system(X)`` (``s = private_share``, default 0),
+      iterative ``P_i(X_{t−1}) − P_i(X_t) − e_i(t)``; one-shot ``−P_i(x)``. What uncoordinated agents maximise.
+    * ``"difference"`` (Clarke-style marginal contribution): ``M_i(X) = L(d_i, x_{−i}) − L(X)`` with
+      ``d_i`` the projection of 0 onto agent i's action box; iterative ``M_i(X_t) − M_i(X_{t−1}) − e_i(t)``
+      (the decrease of ``L(X) − L(d_i, x_{−i})``); one-shot ``M_i(x)``.
+
+    **Infos** per agent: ``"incentive"`` (``G_i``), ``"global_loss"`` (true types), ``"step"``, and
+    where a reference is known ``"optimal_loss"`` and ``"loss_gap"``; with an effort cost
+    ``"effort_cost"`` (agent i's cumulative effort). One-shot reset infos hold only the reference.
+
+    Attributes: ``problem`` (the problem in force now), ``mode``, ``reward_mode``, ``max_steps``,
+    ``possible_agents``, ``agents``, ``render_mode``, ``metadata``, ``observation_layout``.
+    """
+
+    metadata = {"name": "mechanism_env_v0", "render_modes": ["ansi", "rgb_array"],
+                "is_parallelizable": True, "render_fps": 4}
+
+    def __init__(self, scenario: Scenario, *, mode: str = "iterative", reward_mode: str = "team",
+                 max_steps: int | None = None, render_mode: str | None = None,
+                 private_share: float = 0.0) -> None:
+        if mode not in MODES:
+            raise InvalidParameterError(f"mode must be one of {MODES}, got {mode!r}")
+        if reward_mode not in REWARD_MODES:
+            raise InvalidParameterError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise InvalidParameterError(f"render_mode must be None or one of "
+                                        f"{self.metadata['render_modes']}, got {render_mode!r}")
+        self.max_steps = (scenario.max_steps if max_steps is None
+                          else require_int_at_least("max_steps", max_steps, 1))
+        self.private_share = require_finite_number("private_share", private_share)
+        self.scenario, self.mode, self.reward_mode, self.render_mode = scenario, mode, reward_mode, render_mode
+        self.metadata = {**type(self).metadata, "name": scenario.name}
+        self.problem: Problem = scenario.problem
+        self.n_agents, self.action_dim = self.problem.n_agents, self.problem.action_dim
+        self.possible_agents = [f"agent_{i}" for i in range(self.n_agents)]
+        self._index = {a: i for i, a in enumerate(self.possible_agents)}
+        self.agents: list[str] = []
+        self._low, self._high = self._feasible_box(scenario)
+        self._default = np.clip(np.zeros_like(self._low), self._low, self._high)
+        self._features, feature_names = scenario.features()
+        self._agent_pos = np.arange(self.n_agents, dtype=np.float64) / max(self.n_agents - 1, 1)
+        self.observation_layout = self._layout(feature_names)
+        self._action_spaces = {a: spaces.Box(self._low[i], self._high[i], dtype=np.float64)
+                               for i, a in enumerate(self.possible_agents)}
+        self._observation_spaces = {a: self._make_obs_space(i) for i, a in enumerate(self.possible_agents)}
+        self._references: dict[int, tuple[Problem, Optimum | None]] = {}
+        self._rng = np.random.default_rng()
+        self._state: _State | None = None
+        self._t = 0
+
+    # ------------------------------------------------------------------ spaces
+    def _feasible_box(self, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+        low = np.maximum(self.problem.lower.numpy(), scenario.action_low)
+        high = np.minimum(self.problem.upper.numpy(), scenario.action_high)
+        if (low >= high).any():
+            raise InvalidParameterError(f"scenario {scenario.name!r}: the action box does not meet the "
+                                        "problem's bounds")
+        return low, high
+
+    def _layout(self, feature_names: tuple[str, ...]) -> list[str]:
+        dims = [""] if self.action_dim == 1 else [f"[{j}]" for j in range(self.action_dim)]
+        head = ([f"x{s}" for s in dims] + [f"G{s}" for s in dims]) if self.mode == "iterative" else []
+        tail = ["agent_index", "progress"] if self.mode == "iterative" else ["agent_index"]
+        return head + list(feature_names) + tail
+
+    def _make_obs_space(self, i: int) -> spaces.Box:
+        k = self._features.shape[1]
+        inf = np.full(self.action_dim, np.inf)
+        feats = [np.full(k, -np.inf), np.full(k, np.inf)]
+        if self.mode == "iterative":
+            low = np.concatenate([self._low[i], -inf, feats[0], [0.0, 0.0]])
+            high = np.concatenate([self._high[i], inf, feats[1], [1.0, 1.0]])
+        else:
+            low, high = np.concatenate([feats[0], [0.0]]), np.concatenate([feats[1], [1.0]])
+        return spaces.Box(low, high, dtype=np.float64)
+
+    def observation_space(self, agent: str) -> spaces.Box:
+        """Agent ``agent``'s observation space (the same object on every call)."""
+        return self._observation_spaces[self._agent_id(agent)]
+
+    def action_space(self, agent: str) -> spaces.Box:
+        """Agent ``agent``'s action space (the same object on every call)."""
+        return self._action_spaces[self._agent_id(agent)]
+
+    def _agent_id(self, agent: Any) -> str:
+        if agent not in self._index:
+            raise InvalidParameterError(f"unknown agent id {agent!r}; agents are 'agent_0' ... "
+                                        f"'agent_{self.n_agents - 1}'")
+        return agent
+
+    # ------------------------------------------------------------------ public state
+    @property
+    def action_low(self) -> np.ndarray:
+        """Lower corner of the feasible action box, ``(N, d)`` (a copy)."""
+        return self._low.copy()
+
+    @property
+    def action_high(self) -> np.ndarray:
+        """Upper corner of the feasible action box, ``(N, d)`` (a copy)."""
+        return self._high.copy()
+
+    @property
+    def X(self) -> np.ndarray | None:
+        """The current joint action ``(N, d)`` (a copy; ``None`` before the one-shot submission)."""
+        return None if self._state is None else self._state.X.copy()
+
+    @property
+    def t(self) -> int:
+        """Steps taken in the current episode."""
+        return self._t
+
+    @property
+    def global_loss(self) -> float | None:
+        """The global loss of the current joint action under the TRUE types."""
+        return None if self._state is None else self._state.loss
+
+    @property
+    def optimum(self) -> Optimum | None:
+        """The reference optimum of the problem in force now, under the TRUE types (or ``None``)."""
+        key = id(self.problem)
+        if key not in self._references:
+            self._references[key] = (self.problem, self.scenario.reference(self.problem))
+        return self._references[key][1]
+
+    @property
+    def optimal_loss(self) -> float | None:
+        """The reference optimal loss (TRUE types) of the problem in force now, or ``None``."""
+        opt = self.optimum
+        return None if opt is None else float(opt.loss)
+
+    # ------------------------------------------------------------------ dynamics
+    def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None):
+        """Start an episode. ``seed`` reseeds the start distribution (same seed, same episode);
+        ``options={"x0": array}`` fixes the start (iterative mode); other option keys are ignored."""
+        x0 = None if not options or options.get("x0") is None else self._check_x0(options["x0"])
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self._t = 0
+        self.problem = self.scenario.problem_for_step(0)
+        self.agents = list(self.possible_agents)
+        self._effort = np.zeros(self.n_agents)
+        self._loss_history: list[float] = []
+        if self.mode == "one_shot":
+            self._state = None
+            ref = self._reference_info()
+            return self._observations(), {a: dict(ref) for a in self.agents}
+        start = self.scenario.start(self._rng) if x0 is None else x0
+        self._state = self._evaluate(self.problem, np.clip(start, self._low, self._high))
+        self._loss_history.append(self._state.loss)
+        return self._observations(), self._infos()
+
+    def step(self, actions: Mapping[str, Any]):
+        """Apply every live agent's proposal; returns ``(obs, rewards, terminations, truncations, infos)``."""
+        if not self.agents:
+            raise InvalidParameterError("step() called on a finished (or never reset) episode; call reset() first")
+        X_new = self._parse_actions(actions)
+        t = self._t + 1
+        problem = self.scenario.problem_for_step(t)
+        new = self._evaluate(problem, X_new)
+        effort = self._step_effort(t, X_new)
+        rewards = self._rewards(self._state, new, effort)
+        self._t, self.problem, self._state = t, problem, new
+        self._effort += effort
+        self._loss_history.append(new.loss)
+        done = self.mode == "one_shot" or t >= self.max_steps
+        obs, infos = self._observations(), self._infos()
+        agents = self.agents
+        terminations = {a: self.mode == "one_shot" for a in agents}
+        truncations = {a: self.mode == "iterative" and done for a in agents}
+        reward_dict = {a: float(rewards[self._index[a]]) for a in agents}
+        if done:
+            self.agents = []
+        return obs, reward_dict, terminations, truncations, infos
+
+    def _check_x0(self, x0: Any) -> np.ndarray:
+        x = np.asarray(x0, dtype=np.float64)
+        shape = (self.n_agents, self.action_dim)
+        if x.shape == (self.n_agents,) and self.action_dim == 1:
+            x = x.reshape(shape)
+        if x.shape != shape or not np.isfinite(x).all():
+            raise InvalidParameterError(f"options['x0'] must be finite with shape {shape}, got {x0!r}")
+        return x
+
+    def _parse_actions(self, actions: Mapping[str, Any]) -> np.ndarray:
+        """Validate every proposal (no state change on error) and return the projected ``(N, d)``."""
+        if not isinstance(actions, Mapping):
+            raise InvalidParameterError(f"actions must be a dict agent -> action, got {type(actions).__name__}")
+        unknown = [a for a in actions if a not in self._index]
+        if unknown:
+            raise InvalidParameterError(f"unknown agent id(s) in actions: {unknown[:5]!r}")
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise InvalidParameterError(f"actions missing for live agent(s): {missing[:5]!r}")
+        try:
+            X = np.array([np.asarray(actions[a], dtype=np.float64).reshape(-1) for a in self.agents])
+        except (TypeError, ValueError):
+            X = None
+        if X is None or X.shape != (self.n_agents, self.action_dim):
+            bad = next((a for a in self.agents if np.shape(actions[a]) not in ((self.action_dim,), ())
+                        or np.size(actions[a]) != self.action_dim), self.agents[0])
+            raise ShapeMismatchError(f"action of {bad!r} must have shape ({self.action_dim},), got "
+                                     f"{np.shape(actions[bad])}")
+        if not np.isfinite(X).all():
+            bad = self.agents[int(np.nonzero(~np.isfinite(X).all(axis=1))[0][0])]
+            raise NonFiniteError(f"action of {bad!r} must be finite, got {actions[bad]!r}")
+        return np.clip(X, self._low, self._high)
+
+    def _evaluate(self, problem: Problem, X: np.ndarray) -> _State:
+        Xt = torch.from_numpy(X).reshape(1, self.n_agents, self.action_dim)
+        inc = incentives(problem, Xt, types="belief")
+        loss = float(inc.loss[0]) if self._same_types(problem) else float(problem.loss(Xt, "true")[0])
+        private = marginal = None
+        if self.reward_mode == "private":
+            private = problem.private_loss(Xt, self.private_share, types="true")[0].numpy()
+        elif self.reward_mode == "difference":
+            marginal = self._counterfactual_losses(problem, X) - loss
+        return _State(X, inc.G[0].numpy(), loss, private, marginal)
+
+    @staticmethod
+    def _same_types(problem: Problem) -> bool:
+        return all(problem.true[k] is v or torch.equal(problem.true[k], v) for k, v in problem.belief.items())
+
+    def _counterfactual_losses(self, problem: Problem, X: np.ndarray) -> np.ndarray:
+        """``L(d_i, x_{-i})`` for every i, as one batch of N joint actions (true types)."""
+        batch = np.repeat(X[None], self.n_agents, axis=0)
+        idx = np.arange(self.n_agents)
+        batch[idx, idx] = self._default
+        return problem.loss(torch.from_numpy(batch), "true").numpy()
+
+    def _step_effort(self, t: int, X_new: np.ndarray) -> np.ndarray:
+        if self.scenario.effort is None or self.mode == "one_shot":
+            return np.zeros(self.n_agents)
+        return np.asarray(self.scenario.effort(t, self._state.X, X_new), dtype=np.float64).reshape(self.n_agents)
+
+    def _rewards(self, old: _State | None, new: _State, effort: np.ndarray) -> np.ndarray:
+        """Per-agent rewards (see the class docstring); ``old`` is ``None`` in one-shot mode."""
+        N = self.n_agents
+        if self.reward_mode == "team":
+            value = -new.loss if old is None else old.loss - new.loss - effort.sum()
+            return np.full(N, value)
+        if self.reward_mode == "private":
+            return -new.private if old is None else old.private - new.private - effort
+        return new.marginal if old is None else new.marginal - old.marginal - effort
+
+    # ------------------------------------------------------------------ observations and infos
+    def _observations(self) -> dict[str, np.ndarray]:
+        if self.mode == "one_shot":
+            rows = np.concatenate([self._features, self._agent_pos[:, None]], axis=1)
+        else:
+            s = self._state
+            progress = np.full((self.n_agents, 1), self._t / self.max_steps)
+            rows = np.concatenate([s.X, s.G, self._features, self._agent_pos[:, None], progress], axis=1)
+        return dict(zip(self.agents, rows))
+
+    def _reference_info(self) -> dict[str, float]:
+        opt = self.optimal_loss
+        if opt is None:
+            return {}
+        info = {"optimal_loss": opt}
+        if self._state is not None:
+            info["loss_gap"] = self._state.loss - opt
+        return info
+
+    def _infos(self) -> dict[str, dict[str, Any]]:
+        s = self._state
+        common = {"global_loss": s.loss, "step": self._t, **self._reference_info()}
+        if self.scenario.effort is None:
+            return {a: {"incentive": g, **common} for a, g in zip(self.agents, s.G)}
+        return {a: {"incentive": g, **common, "effort_cost": float(e)}
+                for a, g, e in zip(self.agents, s.G, self._effort)}
+
+    # ------------------------------------------------------------------ rendering
+    def render(self):
+        """``"ansi"``: a text table; ``"rgb_array"``: an ``(H, W, 3)`` uint8 image of the actions
+        and the loss so far. Returns ``None`` (with a warning) when ``render_mode`` is ``None``."""
+        if self.render_mode is None:
+            warnings.warn("render() called with render_mode=None; pass render_mode='ansi' or 'rgb_array'")
+            return None
+        from . import rendering
+
+        return rendering.render_ansi(self) if self.render_mode == "ansi" else rendering.render_rgb(self)
+
+    def close(self) -> None:
+        """Nothing to release (figures are closed after each render)."""
+
+    def __repr__(self) -> str:
+        return (f"MechanismEnv({self.scenario.name!r}, N={self.n_agents}, mode={self.mode!r}, "
+                f"reward_mode={self.reward_mode!r}, max_steps={self.max_steps})")

@@ -1,0 +1,119 @@
+"""What a scenario module hands the generic :class:`~mbi_envs.env.MechanismEnv`.
+
+A scenario is a mechanism :class:`~mechanism.Problem` plus everything an environment needs that
+the problem does not say: a finite action box, a seeded start distribution, a default horizon,
+optionally a schedule of problems over time (a target that changes), a per-step effort cost and
+a reference optimum. Scenario modules (``mbi_envs/scenarios/*_v0.py``) are small builders of
+this one dataclass; all environment logic lives in the generic env.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from mechanism import InvalidParameterError, Optimum, Problem, global_minimum
+from mechanism.errors import require_int_at_least
+
+__all__ = ["Scenario", "uniform_start", "fixed_start", "symmetric_box", "global_reference",
+           "closed_form_reference"]
+
+StartFn = Callable[[np.random.Generator], np.ndarray]
+EffortFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+ReferenceFn = Callable[[Problem], "Optimum | None"]
+
+
+def closed_form_reference(problem: Problem) -> Optimum | None:
+    """The problem's own closed-form optimum under the TRUE types (``None`` if unknown)."""
+    return problem.optimum("true")
+
+
+@dataclass
+class Scenario:
+    """A problem with an environment's extras.
+
+    Attributes:
+        name: the registered env id (e.g. ``"symmetric_parallel_v0"``).
+        paper: which Appendix C experiments it presets (e.g. ``"C.2, C.6-C.9"``).
+        problem: the problem in force at reset (step 0).
+        action_low, action_high: a finite action box, shape ``(N, d)``; the env's feasible set is
+            this box intersected with the problem's bounds.
+        start: ``rng -> x0`` (shape ``(N, d)``), the iterative mode's start distribution.
+        max_steps: default horizon of the iterative mode.
+        problem_at: ``t -> Problem`` in force after step ``t`` (a changing target); ``None``: fixed.
+        effort: ``(t, X_prev, X_new) -> (N,)`` effort cost each agent pays for step ``t``
+            (iterative mode only); ``None``: no effort cost.
+        reference: ``problem -> Optimum | None`` under the TRUE types.
+        extra_features, extra_feature_names: private features beyond the problem's own, ``(N, k)``.
+    """
+
+    name: str
+    paper: str
+    problem: Problem
+    action_low: np.ndarray
+    action_high: np.ndarray
+    start: StartFn
+    max_steps: int
+    problem_at: Callable[[int], Problem] | None = None
+    effort: EffortFn | None = None
+    reference: ReferenceFn = closed_form_reference
+    extra_features: np.ndarray | None = None
+    extra_feature_names: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        shape = (self.problem.n_agents, self.problem.action_dim)
+        self.action_low = np.broadcast_to(np.asarray(self.action_low, np.float64), shape).copy()
+        self.action_high = np.broadcast_to(np.asarray(self.action_high, np.float64), shape).copy()
+        if not (np.isfinite(self.action_low).all() and np.isfinite(self.action_high).all()) or \
+                (self.action_low >= self.action_high).any():
+            raise InvalidParameterError(f"scenario {self.name!r}: action box must be finite with low < high")
+        self.max_steps = require_int_at_least("max_steps", self.max_steps, 1)
+        if self.extra_features is None:
+            self.extra_features = np.zeros((shape[0], 0))
+
+    def features(self) -> tuple[np.ndarray, tuple[str, ...]]:
+        """All private features ``(N, k)`` and their names (the problem's, then the scenario's)."""
+        own = self.problem.features.numpy()
+        return (np.concatenate([own, self.extra_features], axis=1),
+                tuple(self.problem.feature_names) + tuple(self.extra_feature_names))
+
+    def problem_for_step(self, t: int) -> Problem:
+        """The problem in force after step ``t`` (``t = 0`` at reset)."""
+        return self.problem if self.problem_at is None else self.problem_at(t)
+
+
+def uniform_start(low: float, high: float, shape: tuple[int, int]) -> StartFn:
+    """Start drawn i.i.d. from ``U[low, high]`` with the env's seeded generator."""
+    if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+        raise InvalidParameterError(f"start range must be finite with low <= high, got low={low!r}, high={high!r}")
+    return lambda rng: rng.uniform(low, high, size=shape)
+
+
+def fixed_start(x0: Any, shape: tuple[int, int], name: str = "x0") -> StartFn:
+    """A deterministic start ``x0`` (scalar or array broadcast to ``shape``)."""
+    try:
+        x = np.broadcast_to(np.asarray(x0, dtype=np.float64).reshape(-1, 1) if np.ndim(x0) == 1
+                            else np.asarray(x0, dtype=np.float64), shape).copy()
+    except (ValueError, TypeError):
+        raise InvalidParameterError(f"{name} must broadcast to shape {shape}, got {x0!r}") from None
+    if not np.isfinite(x).all():
+        raise InvalidParameterError(f"{name} must be finite, got {x0!r}")
+    return lambda rng: x.copy()
+
+
+def symmetric_box(*scales: float, minimum: float = 10.0) -> tuple[float, float]:
+    """``(-s, s)`` with ``s = max(minimum, 2·|scale| for each scale)``: an action box for unbounded problems."""
+    s = max([minimum] + [2.0 * abs(float(v)) for v in scales])
+    return -s, s
+
+
+def global_reference(search_box: tuple[float, float], n_starts: int = 64) -> ReferenceFn:
+    """A reference from :func:`mechanism.global_minimum` (multi-start L-BFGS-B) under the TRUE
+    types, for problems without a closed form (computed once per problem by the env)."""
+    def reference(problem: Problem) -> Optimum:
+        res = global_minimum(problem, search_box=search_box, n_starts=n_starts, types="true")
+        return Optimum(torch.as_tensor(res.x), float(res.loss))
+
+    return reference
