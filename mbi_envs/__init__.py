@@ -14,6 +14,10 @@ from .evaluation import EpisodeRecord, EvaluationResult, evaluate
 from .policies import ConstantPolicy, MBIPolicy, Policy
 from .registry import env_ids, make, make_aec
 from .scenario import Scenario
+from .gym_wrapper import CentralizedEnv, gym_id, register_gym_envs
+
+register_gym_envs()
 
 __all__ = ["MechanismEnv", "MODES", "REWARD_MODES", "EpisodeRecord", "EvaluationResult", "evaluate",
-           "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "Scenario"]
+           "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "Scenario",
+           "CentralizedEnv", "gym_id", "register_gym_envs"]

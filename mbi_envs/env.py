@@ -252,9 +252,11 @@ class MechanismEnv(ParallelEnv):
         if missing:
             raise InvalidParameterError(f"actions missing for live agent(s): {missing[:5]!r}")
         try:
-            X = np.array([np.asarray(actions[a], dtype=np.float64).reshape(-1) for a in self.agents])
+            X = np.asarray([actions[a] for a in self.agents], dtype=np.float64)
         except (TypeError, ValueError):
             X = None
+        if X is not None and X.ndim == 1 and self.action_dim == 1:
+            X = X[:, None]
         if X is None or X.shape != (self.n_agents, self.action_dim):
             bad = next((a for a in self.agents if np.shape(actions[a]) not in ((self.action_dim,), ())
                         or np.size(actions[a]) != self.action_dim), self.agents[0])
@@ -325,7 +327,7 @@ class MechanismEnv(ParallelEnv):
         s = self._state
         common = {"global_loss": s.loss, "step": self._t, **self._reference_info()}
         if self.scenario.effort is None:
-            return {a: {"incentive": g, **common} for a, g in zip(self.agents, s.G)}
+            return {a: dict(common, incentive=g) for a, g in zip(self.agents, s.G)}
         return {a: {"incentive": g, **common, "effort_cost": float(e)}
                 for a, g, e in zip(self.agents, s.G, self._effort)}
 

@@ -109,11 +109,22 @@ def symmetric_box(*scales: float, minimum: float = 10.0) -> tuple[float, float]:
     return -s, s
 
 
-def global_reference(search_box: tuple[float, float], n_starts: int = 64) -> ReferenceFn:
-    """A reference from :func:`mechanism.global_minimum` (multi-start L-BFGS-B) under the TRUE
-    types, for problems without a closed form (computed once per problem by the env)."""
+_GLOBAL_CACHE: dict[tuple, Optimum] = {}
+
+
+def global_reference(search_box: tuple[float, float], n_starts: int = 64, key: tuple | None = None
+                     ) -> ReferenceFn:
+    """A reference from :func:`mechanism.global_minimum` (multi-start L-BFGS-B, seeded Sobol
+    starts) under the TRUE types, for problems without a closed form. With a ``key`` (the
+    scenario's parameters) the result is cached for the process."""
     def reference(problem: Problem) -> Optimum:
+        cache_key = None if key is None else (key, search_box, n_starts)
+        if cache_key in _GLOBAL_CACHE:
+            return _GLOBAL_CACHE[cache_key]
         res = global_minimum(problem, search_box=search_box, n_starts=n_starts, types="true")
-        return Optimum(torch.as_tensor(res.x), float(res.loss))
+        opt = Optimum(torch.as_tensor(res.x), float(res.loss))
+        if cache_key is not None:
+            _GLOBAL_CACHE[cache_key] = opt
+        return opt
 
     return reference
