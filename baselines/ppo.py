@@ -143,7 +143,7 @@ def evaluate_model(model: PPO, env_id: str, env_kwargs: dict[str, Any], seeds, d
     """Mean metrics of ``model`` over ``seeds`` with the suite's ``evaluate``."""
     result = mbi_envs.evaluate(lambda: mbi_envs.make(env_id, **env_kwargs),
                                SB3Policy(model, deterministic=deterministic), list(seeds))
-    return result.to_dict()["mean"]
+    return {metric: stats["mean"] for metric, stats in result.to_dict()["aggregates"].items()}
 
 
 def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPOConfig | None = None,
@@ -158,10 +158,12 @@ def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPO
     config.validate()
     env_kwargs = dict(env_kwargs or {})
     vec_env = make_vec_env(env_id, env_kwargs, config.n_envs)
+    rollout = config.n_steps * vec_env.num_envs  # agent-steps per rollout (n_steps is per agent)
+    batch_size = max(b for b in range(1, min(config.batch_size, rollout) + 1) if rollout % b == 0)
     out = Path(out_dir) if out_dir is not None else None
     tb = str(out / "tb") if (out is not None and config.tensorboard) else None
     model = PPO("MlpPolicy", vec_env, learning_rate=config.learning_rate, n_steps=config.n_steps,
-                batch_size=config.batch_size, n_epochs=config.n_epochs, gamma=config.gamma,
+                batch_size=batch_size, n_epochs=config.n_epochs, gamma=config.gamma,
                 gae_lambda=config.gae_lambda, clip_range=config.clip_range, ent_coef=config.ent_coef,
                 policy_kwargs={"net_arch": list(config.net_arch), "log_std_init": config.log_std_init},
                 seed=config.seed, device="cpu", tensorboard_log=tb, verbose=0)
