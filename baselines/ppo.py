@@ -56,11 +56,13 @@ class PPOConfig:
     eval_every: int = 10_000
     eval_seeds: tuple[int, ...] = (1000, 1001)
     progress_bar: bool = False
+    torch_threads: int = 1  # small MLPs: one thread is as fast and does not fight other jobs
     tensorboard: bool = True
 
     def validate(self) -> None:
         """Raise ValueError naming any invalid field."""
-        for name in ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_every"):
+        for name in ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_every",
+                     "torch_threads"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"PPOConfig.{name} must be a positive integer, got {value!r}")
@@ -157,6 +159,7 @@ def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPO
     config = config or PPOConfig()
     config.validate()
     env_kwargs = dict(env_kwargs or {})
+    torch.set_num_threads(config.torch_threads)
     vec_env = make_vec_env(env_id, env_kwargs, config.n_envs)
     rollout = config.n_steps * vec_env.num_envs  # agent-steps per rollout (n_steps is per agent)
     batch_size = max(b for b in range(1, min(config.batch_size, rollout) + 1) if rollout % b == 0)

@@ -20,10 +20,10 @@ from .sb3_policy import SB3Policy
 __all__ = ["ONE_SHOT_DEFAULTS", "ITERATIVE_DEFAULTS", "run_ppo_symmetric"]
 
 #: hyperparameters chosen by the sweep in README.md (one-shot symmetric problem)
-ONE_SHOT_DEFAULTS = PPOConfig(learning_rate=3e-4, n_steps=64, batch_size=1024, n_epochs=10,
-                              gamma=0.0, gae_lambda=0.0, ent_coef=0.0, log_std_init=-1.0)
+ONE_SHOT_DEFAULTS = PPOConfig(learning_rate=1e-3, n_steps=64, batch_size=1024, n_epochs=10,
+                              gamma=0.0, gae_lambda=0.0, ent_coef=0.0, log_std_init=-2.5)
 #: hyperparameters chosen by the sweep in README.md (iterative symmetric problem)
-ITERATIVE_DEFAULTS = PPOConfig(learning_rate=3e-4, n_steps=64, batch_size=1024, n_epochs=10,
+ITERATIVE_DEFAULTS = PPOConfig(learning_rate=1e-3, n_steps=64, batch_size=1024, n_epochs=10,
                                gamma=0.99, gae_lambda=0.95, ent_coef=0.0, log_std_init=-1.0)
 
 
