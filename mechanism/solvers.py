@@ -136,6 +136,11 @@ class GlobalResult:
                 return rank
         return None
 
+    def rank_by_loss(self, loss: float, tol: float = 1e-9) -> int:
+        """1-based rank a point of loss ``loss`` would take among the minima found:
+        1 + the number of distinct minima with a loss lower by more than ``tol``."""
+        return 1 + sum(m.loss < loss - tol for m in self.minima)
+
 
 def global_minimum(problem: Problem, *, search_box: tuple[float, float] | None = None,
                    n_starts: int = 256, seed: int = 0, types: TypesView = "belief",

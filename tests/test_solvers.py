@@ -34,13 +34,13 @@ def test_centralized_optimum_matches_closed_form():
 
 def test_nonconvex_global_minimum_beats_the_papers_point():
     p = nonconvex_problem()
-    g = global_minimum(p, search_box=(-5.0, 10.0), n_starts=128, seed=0)
+    g = global_minimum(p, search_box=(-5.0, 10.0), n_starts=64, seed=0)
     assert len(g.minima) > 10
     # the paper's point: gradient play from (0, 0), step 0.01, 5000 iterations, L ~ 1.12
     paper = run_planner(p, GradientAgents(0.01), [0.0, 0.0], max_iters=5000)
     assert float(paper.loss[0]) == pytest.approx(1.12, abs=0.01)
     assert classify_point(p, paper.X)[0] == "minimum"
-    assert g.rank_of(paper.X[0], atol=1e-3) > 1
+    assert g.rank_by_loss(float(paper.loss[0])) > 1
     assert g.loss < float(paper.loss[0]) - 0.4
     assert all(g.minima[k].loss <= g.minima[k + 1].loss for k in range(len(g.minima) - 1))
 
