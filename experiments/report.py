@@ -40,6 +40,10 @@ def draw_plot(spec: dict[str, Any], path: Path) -> None:
             ax.plot(s["x"], s["y"], alpha=s.get("alpha", 1.0), label=s.get("label"), lw=1.2)
         for x, y, label in spec.get("points", []):
             ax.plot([x], [y], "k*", ms=12, label=label)
+    elif spec["kind"] == "bar":
+        bars = ax.bar(range(len(spec["values"])), spec["values"], color=["C3", "C2", "C3", "C2"][:len(spec["values"])])
+        ax.set_xticks(range(len(spec["labels"])), spec["labels"], fontsize=8)
+        ax.bar_label(bars, fmt="%.4f", fontsize=8)
     else:
         for label, ys in spec["series"].items():
             ax.plot(spec["x"], ys, label=label, marker="o" if len(ys) < 30 else None)
