@@ -16,8 +16,7 @@ QUICK_NOTE = {
               "passes (loss decrease ≤ 1e-15 and KKT residual ≤ 1e-12) instead of running the paper's fixed "
               "100,000/200,000 iterations (GD is a linear contraction: further iterations can only shrink the "
               "error); C.9 runs 150,000 noisy iterations averaging the last 100,000 (paper: 2,000,000), the slow "
-              "mode decorrelates in 1/(2ηλ)=5,000 iterations; C.18 times 20 steps, min of 3 repeats (paper: 500, "
-              "min of 5); C.6 trains PPO for 50,000 steps on 1 seed (full: 1,000,000 steps, 5 seeds)."),
+              "mode decorrelates in 1/(2ηλ)=5,000 iterations; C.18 times 20 steps (more for small N), min of 5 repeats, one thread (paper: 500 steps, min of 5); C.6 trains PPO for 50,000 steps on 1 seed (full: 1,000,000 steps, 5 seeds)."),
     "full": "Full mode: the paper's iteration counts, without early stopping.",
     "tiny": "Tiny mode (tests only): reduced counts; numbers are NOT converged and must not be quoted.",
 }
@@ -111,7 +110,7 @@ def write_report(results: dict[str, dict], cfg: Config, out: Path, seconds: floa
           "(measured) and the true optimal loss (reference).", "",
           "## Summary", "", "| experiment | verdict | key number |", "|---|---|---|"]
     for eid, verdict, key in summary_rows(clean):
-        md.append(f"| {eid} | {verdict} | {key} |")
+        md.append(f"| {eid} | {verdict} | {key.replace('|', '&#124;')} |")
     for eid, e in clean.items():
         md += ["", f"## {eid}", ""]
         if e.get("status") != "ok":
