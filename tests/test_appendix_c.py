@@ -90,3 +90,25 @@ def test_reproduction_tiny(tmp_path):
     assert c17["reference"]["loss"] == c14["reference"]["loss"]
     assert c17["reference"]["penalty_belief_0.1_closed_form"] == pytest.approx(
         c14["reference"]["penalty_closed_form"], abs=1e-12)
+
+
+def test_c6_uses_the_ppo_result_it_is_given(monkeypatch):
+    import types
+    fake = types.ModuleType("baselines.ppo_experiment")
+    calls = {}
+
+    def run_ppo_symmetric(total_timesteps, seeds, n_agents=100, Y=10.0, lam=0.1, reward_mode="team"):
+        calls.update(total_timesteps=total_timesteps, seeds=seeds, n_agents=n_agents, reward_mode=reward_mode)
+        return {"mean_abs_error": 0.01, "loss_gap_mean": 0.5, "loss_gap_std": 0.1, "env_steps": total_timesteps,
+                "wall_seconds": 3.0, "per_seed": [{"seed": 0, "loss_gap": 0.5}]}
+
+    fake.run_ppo_symmetric = run_ppo_symmetric
+    monkeypatch.setitem(sys.modules, "baselines.ppo_experiment", fake)
+    cfg = Config.tiny()
+    e = c6(cfg)
+    assert calls == {"total_timesteps": cfg.ppo_timesteps, "seeds": cfg.ppo_seeds, "n_agents": 100, "reward_mode": "team"}
+    assert e["verdict"] == "not_computed_by_paper"
+    assert e["measured"]["ppo"]["loss_gap_mean"] == 0.5
+    fast = e["measured"]["mbi"]["near_max_stable_eta"]
+    assert fast["env_steps_to_gap_1e-10"] is not None and fast["env_steps_to_gap_1e-10"] % 100 == 0
+    json.dumps(sanitize(e), allow_nan=False)
