@@ -1,0 +1,114 @@
+"""The Appendix C reproduction in a reduced (tiny) configuration."""
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from experiments.appendix_c import EXPERIMENTS, VERDICTS, Config, c6, run_all, sanitize
+from experiments.report import write_report
+
+PPO_MISSING = "C.6 needs baselines.ppo_experiment"
+
+
+def _numbers(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numbers(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _numbers(v)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield obj
+
+
+def test_sanitize_removes_non_finite_and_converts_types():
+    import torch
+    out = sanitize({"a": float("nan"), "b": [np.inf, np.float32(1.5), (1, 2)], "c": torch.tensor([1.0, -np.inf]),
+                    "d": np.int64(3), "e": np.array([[0.5]]), "_plots": {"x": 1}, "f": True})
+    assert out == {"a": None, "b": [None, 1.5, [1, 2]], "c": [1.0, None], "d": 3, "e": [[0.5]], "f": True}
+    json.dumps(out, allow_nan=False)
+
+
+def test_c6_raises_clearly_without_ppo_module(monkeypatch):
+    monkeypatch.setitem(sys.modules, "baselines.ppo_experiment", None)  # import -> ImportError
+    with pytest.raises(NotImplementedError, match=PPO_MISSING):
+        c6(Config.tiny())
+    res = run_all(Config.tiny(), only=["C.6"], progress=False)
+    assert res["C.6"]["status"] == "error" and PPO_MISSING in res["C.6"]["error"]
+
+
+def test_reproduction_tiny(tmp_path):
+    cfg = Config.tiny(figures=True, out=tmp_path)
+    results = run_all(cfg, progress=False)
+    assert list(results) == [f"C.{i}" for i in range(1, 19)] == list(EXPERIMENTS)
+    for eid, e in results.items():
+        if eid == "C.6" and e["status"] == "error" and PPO_MISSING in e["error"]:
+            continue  # the PPO baseline is provided separately; allowed only for this reason
+        assert e["status"] == "ok", (eid, e.get("error"))
+        assert e["verdict"] in VERDICTS, eid
+        assert e["explanation"] and "\n" not in e["explanation"], eid
+        for part in ("claim", "measured", "reference"):
+            assert isinstance(e[part], dict) and e[part], (eid, part)
+    clean = sanitize(results)
+    text = json.dumps(clean, allow_nan=False)
+    assert all(math.isfinite(v) for v in _numbers(json.loads(text)))
+
+    paths = write_report(results, cfg, tmp_path, 1.0)
+    data = json.loads(paths["json"].read_text())
+    assert set(data) == set(EXPERIMENTS)
+    md = paths["report"].read_text()
+    assert "| C.18 |" in md
+    for fig in ("c1_trajectories.png", "c13_convergence.png", "c15_tracking.png", "c16_actions.png",
+                "c17_penalty.png", "c18_scaling.png"):
+        assert (tmp_path / fig).is_file(), fig
+
+    # C.5: the true box minimum is 0 and the paper's point is a saddle
+    c5 = results["C.5"]
+    assert c5["reference"]["loss"] == pytest.approx(0.0, abs=1e-9)
+    assert c5["measured"]["paper_point_class"] == "saddle"
+    assert c5["measured"]["loss"] == pytest.approx(100 / 9, rel=1e-6)  # GD from (5,5) stops at the saddle
+    # C.7: above the stability limit the unclamped run really diverges
+    c7 = results["C.7"]
+    assert c7["reference"]["stability_limit"]["code_lam_0.01"] == pytest.approx(1 / 100.01, rel=1e-9)
+    assert c7["measured"]["unclamped_eta_1.1_status"] == "diverged"
+    assert c7["measured"]["unclamped_eta_1.1_diverged_at"] >= 1
+    above = [r for k, r in c7["measured"]["runs"].items() if k.startswith("unclamped") and r["eta"] > 1 / 100.01]
+    assert above and all(r["status"] == "diverged" for r in above)
+    # C.10: a global minimum strictly below the paper's point, which is not ranked first
+    c10 = results["C.10"]
+    assert c10["reference"]["loss"] < c10["measured"]["loss"] - 0.1
+    assert c10["measured"]["gd_rank_among_local_minima"] != 1
+    # C.11: larger ρ -> earlier stop and higher loss; matches the enumerated optimum
+    runs = results["C.11"]["measured"]["runs"]
+    assert all(a["stop_time"] > b["stop_time"] and a["loss"] < b["loss"] for a, b in zip(runs, runs[1:]))
+    assert all(r["stop_time"] == r["reference_stop_time"] for r in runs)
+    # C.14 and C.17 report the same numbers for the same quantities
+    c14, c17 = results["C.14"], results["C.17"]
+    assert c17["measured"]["penalty_belief_0.1"] == c14["measured"]["penalty"]
+    assert c17["reference"]["loss"] == c14["reference"]["loss"]
+    assert c17["reference"]["penalty_belief_0.1_closed_form"] == pytest.approx(
+        c14["reference"]["penalty_closed_form"], abs=1e-12)
+
+
+def test_c6_uses_the_ppo_result_it_is_given(monkeypatch):
+    import types
+    fake = types.ModuleType("baselines.ppo_experiment")
+    calls = {}
+
+    def run_ppo_symmetric(total_timesteps, seeds, n_agents=100, Y=10.0, lam=0.1, reward_mode="team"):
+        calls.update(total_timesteps=total_timesteps, seeds=seeds, n_agents=n_agents, reward_mode=reward_mode)
+        return {"mean_abs_error": 0.01, "loss_gap_mean": 0.5, "loss_gap_std": 0.1, "env_steps": total_timesteps,
+                "wall_seconds": 3.0, "per_seed": [{"seed": 0, "loss_gap": 0.5}]}
+
+    fake.run_ppo_symmetric = run_ppo_symmetric
+    monkeypatch.setitem(sys.modules, "baselines.ppo_experiment", fake)
+    cfg = Config.tiny()
+    e = c6(cfg)
+    assert calls == {"total_timesteps": cfg.ppo_timesteps, "seeds": cfg.ppo_seeds, "n_agents": 100, "reward_mode": "team"}
+    assert e["verdict"] == "not_computed_by_paper"
+    assert e["measured"]["ppo"]["loss_gap_mean"] == 0.5
+    fast = e["measured"]["mbi"]["near_max_stable_eta"]
+    assert fast["env_steps_to_gap_1e-10"] is not None and fast["env_steps_to_gap_1e-10"] % 100 == 0
+    json.dumps(sanitize(e), allow_nan=False)
