@@ -60,14 +60,10 @@ def allocate(problem: Problem) -> torch.Tensor:
 
 
 def _without(problem: Problem, i: int, null_action: float) -> Problem:
-    """A copy of ``problem`` whose agent ``i`` is pinned at ``null_action`` (no closed form)."""
-    clone = object.__new__(Problem)
-    clone.__dict__.update(problem.__dict__)
+    """A copy of ``problem`` whose agent ``i`` is pinned at ``null_action``."""
     lo, hi = problem.lower.clone(), problem.upper.clone()
     lo[i], hi[i] = null_action, null_action
-    clone.lower, clone.upper = lo, hi
-    clone.optimum_fn = None  # the family's closed form knows nothing about the pinned agent
-    return clone
+    return problem.with_bounds(lo, hi)
 
 
 def vcg_payments(problem: Problem, *, null_action: float = 0.0) -> VCGResult:

@@ -116,6 +116,14 @@ class Problem:
         clone.true = {**self.true, **changed}
         return clone
 
+    def with_bounds(self, lower: Any, upper: Any) -> "Problem":
+        """A copy with other box bounds (broadcast to ``(N, d)``)."""
+        lo, hi = self._bounds(lower, upper)
+        clone = object.__new__(Problem)
+        clone.__dict__.update(self.__dict__)
+        clone.lower, clone.upper = lo, hi
+        return clone
+
     def with_belief(self, **values: Any) -> "Problem":
         """A copy in which only the Planner's belief about some types changes."""
         clone = object.__new__(Problem)
@@ -184,8 +192,17 @@ class Problem:
         return costs + share * system.unsqueeze(-1)
 
     def optimum(self, types: TypesView = "belief") -> Optimum | None:
-        """The closed-form minimiser under the given types, or ``None`` if none is known."""
-        return None if self.optimum_fn is None else self.optimum_fn(self.data(types))
+        """The closed-form minimiser under the given types, or ``None`` if none is known.
+
+        A closed form that falls outside this problem's box is not the box optimum: ``None``.
+        """
+        if self.optimum_fn is None:
+            return None
+        opt = self.optimum_fn(self.data(types))
+        if opt is None:
+            return None
+        x = opt.x.reshape(self.n_agents, self.action_dim)
+        return opt if bool(((x >= self.lower) & (x <= self.upper)).all()) else None
 
     def curvature(self, X: torch.Tensor, types: TypesView = "belief") -> torch.Tensor:
         """Each agent's own curvature ``∂²L/∂x_i²``, shape ``(N, d)``, at the first instance of ``X``.

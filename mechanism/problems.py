@@ -98,18 +98,14 @@ def aggregative_problem(n_agents: int = 100, Y: float = 10.0, lam: Any = 0.1, *,
     def curvature(X: torch.Tensor, data: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return (2.0 + 2.0 * data["lam"]).reshape(-1, 1).to(X.dtype)
 
-    problem = Problem(g, data={"lam": lam_t}, true_types=None if true_lam is None else {"lam": true_t},
-                      lower=lower, upper=upper, system_node="system", costs_node="costs",
-                      features=true_t.reshape(-1, 1), feature_names=("lam",),
-                      gradient_fn=gradient, curvature_fn=curvature, name=name or "aggregative")
+    def optimum(data: Mapping[str, torch.Tensor]) -> Optimum:
+        return aggregative_optimum(float(data["Y"]), data["lam"], float(data["offset"]))
 
-    def optimum(data: Mapping[str, torch.Tensor]) -> Optimum | None:
-        opt = aggregative_optimum(float(data["Y"]), data["lam"], float(data["offset"]))
-        inside = ((opt.x >= problem.lower) & (opt.x <= problem.upper)).all()
-        return opt if bool(inside) else None
-
-    problem.optimum_fn = optimum
-    return problem
+    return Problem(g, data={"lam": lam_t}, true_types=None if true_lam is None else {"lam": true_t},
+                   lower=lower, upper=upper, system_node="system", costs_node="costs",
+                   features=true_t.reshape(-1, 1), feature_names=("lam",),
+                   gradient_fn=gradient, curvature_fn=curvature, optimum_fn=optimum,
+                   name=name or "aggregative")
 
 
 def assembly_line_problem(Y: float = 2.0, lam: float = 0.5) -> Problem:

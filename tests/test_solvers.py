@@ -58,3 +58,10 @@ def test_nash_with_zero_share_is_doing_nothing_loss_y_squared():
     p = aggregative_problem(100, 10.0, 0.1)
     ne = nash_equilibrium(p, 0.0)
     assert ne.loss == pytest.approx(100.0)
+
+
+def test_closed_form_outside_the_box_is_not_reported_as_optimum():
+    p = aggregative_problem(3, 10.0, 0.5)
+    assert p.optimum() is not None
+    pinned = p.with_bounds([[0.0], [0.0], [0.0]], [[0.0], [float("inf")], [float("inf")]])
+    assert pinned.optimum() is None
