@@ -109,10 +109,11 @@ MODES: dict[str, dict[str, Any]] = {
                "ppo": {"C.1": 30_000, "C.2-N2": 30_000, "C.2-N100": 200_000, "C.4": 30_000, "C.10": 30_000},
                "mbi": {"C.1": 2000, "C.2-N2": 20_000, "C.2-N100": 30_000, "C.2-N1000": 6000, "C.4": 30_000,
                        "C.10": 5000, "C.15": 10_000}},
-    "full": {"seeds": (0, 1, 2, 3, 4), "ppo_on": ("C.1", "C.2-N2", "C.2-N100", "C.4", "C.10"),
+    "full": {"seeds": (0, 1, 2, 3, 4), "ppo_on": ("C.1", "C.2-N2", "C.2-N100", "C.2-N1000", "C.4", "C.10"),
              "ppo_variants": {"C.2-N100": (OS_T, OS_D, IT_T), "C.2-N2": (OS_T, OS_D, IT_T), "C.1": (OS_T, IT_T),
-                              "C.4": (OS_T, OS_D), "C.10": (OS_T,)},
-             "ppo": {"C.1": 200_000, "C.2-N2": 200_000, "C.2-N100": 1_000_000, "C.4": 200_000, "C.10": 200_000},
+                              "C.2-N1000": (OS_T,), "C.4": (OS_T, OS_D), "C.10": (OS_T,)},
+             "ppo": {"C.1": 200_000, "C.2-N2": 200_000, "C.2-N100": 1_000_000, "C.2-N1000": 1_000_000,
+                     "C.4": 200_000, "C.10": 200_000},
              "mbi": {"C.1": 5000, "C.2-N2": 50_000, "C.2-N100": 100_000, "C.2-N1000": 100_000, "C.4": 100_000,
                      "C.10": 5000, "C.15": 10_000}},
 }
@@ -144,7 +145,7 @@ def scenarios(mode: str = "quick", budget: float = 1.0, keys: Sequence[str] | No
         BenchScenario("C.2-N100", "symmetric_parallel_v0", {**sym, "n_agents": 100}, "C.2 symmetric N=100", 1e-3,
                       its("C.2-N100"), **ppo("C.2-N100")),
         BenchScenario("C.2-N1000", "symmetric_parallel_v0", {**sym, "n_agents": 1000}, "C.2 symmetric N=1000", 1e-3,
-                      its("C.2-N1000"), **ppo("C.2-N1000") if "C.2-N1000" in cfg["ppo"] else {}),
+                      its("C.2-N1000"), **ppo("C.2-N1000")),
         BenchScenario("C.4", "heterogeneous_parallel_v0", {"Y": 7.461, "lam": (0.1, 0.5, 0.2, 0.4, 0.6), "x0": 1.0},
                       "C.4 heterogeneous", 1e-3, its("C.4"), **ppo("C.4")),
         BenchScenario("C.10", "nonconvex_v0", {}, "C.10 non-convex (vs global minimum)", 0.01, its("C.10"),
@@ -710,3 +711,39 @@ def build_payload(records: Sequence[RunRecord], scenario_list: Sequence[BenchSce
     scen = [json_safe({**asdict(s), "n_agents": s.n_agents}) for s in scenario_list]
     return json_safe({"schema_version": 1, "config": config, "epsilons": list(EPSILONS), "scenarios": scen,
                       "records": recs, "summary": summarize(recs), "headline": headline(recs)})
+
+
+def estimate_runtime(payload: dict[str, Any], target: Sequence[BenchScenario], seeds: Sequence[int],
+                     contenders: Sequence[Contender] | None = None) -> dict[str, Any]:
+    """Predict the run time of a configuration from a measured payload: each run's seconds per
+    unit of budget (MBI/classical: per joint step; PPO: per agent-step, evaluations included),
+    averaged over the measured seeds, times the target budget. A (scenario, contender) pair not
+    measured uses the mean rate of the same family on that scenario; pairs with no rate at all
+    are listed in ``unknown``. An estimate, not a measurement: say so where you quote it."""
+    contenders = list(contenders) if contenders is not None else default_contenders()
+    rates: dict[tuple[str, str], list[float]] = {}
+    family_rates: dict[tuple[str, str], list[float]] = {}
+    for r in payload["records"]:
+        if r["family"] == "ppo":
+            rate = (r["params"].get("wall_seconds_with_evaluations") or r["wall_seconds"]) / max(r["env_steps"], 1)
+        elif r["family"] == "classical":
+            rate = r["wall_seconds"] / max(r["budget"]["iterations"] if r["after_switch"] else 1, 1)
+        else:
+            rate = (r["wall_seconds"] + (r["params"].get("step_size_seconds") or 0.0)) / max(r["budget"]["iterations"], 1)
+        rates.setdefault((r["scenario"], r["contender"]), []).append(rate)
+        family_rates.setdefault((r["scenario"], r["family"]), []).append(rate)
+    total, unknown, parts = 0.0, [], []
+    for s in target:
+        for c in contenders:
+            if not c.applies_to(s):
+                continue
+            found = rates.get((s.key, c.name)) or family_rates.get((s.key, c.family))
+            if not found:
+                unknown.append(f"{s.key} {c.name}")
+                continue
+            units = (s.ppo_timesteps if c.family == "ppo" else
+                     (s.mbi_iterations if (c.family == "mbi" or s.switch_step is not None) else 1))
+            seconds = float(np.mean(found)) * units * len(seeds)
+            parts.append({"scenario": s.key, "contender": c.name, "seconds": seconds})
+            total += seconds
+    return {"seconds": total, "parts": parts, "unknown": unknown}

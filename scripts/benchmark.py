@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from experiments.benchmark import (MODES, build_payload, planned_runs, refresh_payload, run_benchmark, scenarios,
+from experiments.benchmark import (MODES, build_payload, estimate_runtime, planned_runs, refresh_payload, run_benchmark, scenarios,
                                   to_markdown)
 from experiments.plots import plot_all
 
@@ -36,6 +36,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--budget", type=float, default=1.0, help="multiply every budget by this factor")
     parser.add_argument("--from-json", default=None, metavar="FILE",
                         help="run nothing: rebuild summary, headline, benchmark.md and plots from FILE's records")
+    parser.add_argument("--estimate-from", default=None, metavar="FILE",
+                        help="run nothing: estimate this configuration's run time from FILE's measured runs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args()
 
@@ -48,6 +50,13 @@ def main() -> None:
     mode = "quick" if args.quick else args.mode
     seeds = args.seeds if args.seeds is not None else list(MODES[mode]["seeds"])
     scenario_list = scenarios(mode, args.budget, args.scenarios)
+    if args.estimate_from:
+        est = estimate_runtime(json.loads(Path(args.estimate_from).read_text()), scenario_list, seeds)
+        for part in sorted(est["parts"], key=lambda p: -p["seconds"])[:10]:
+            print(f"  {part['scenario']:10s} {part['contender']:24s} {part['seconds'] / 60:7.1f} min")
+        print(f"estimated {est['seconds'] / 3600:.2f} h for mode {mode} x budget {args.budget}, seeds {seeds}"
+              + (f"; no rate for {est['unknown']}" if est["unknown"] else ""))
+        return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
