@@ -224,15 +224,19 @@ def time_to_accuracy(steps: Sequence[float], seconds: Sequence[float], gaps: Seq
     return out
 
 
-def _subsample(n: int, points: int = CURVE_POINTS) -> np.ndarray:
+def _subsample(n: int, points: int = CURVE_POINTS, switch: int | None = None) -> np.ndarray:
+    """Log-spaced indices (and, after a target switch, log-spaced again from the switch)."""
     if n <= points:
         return np.arange(n)
-    idx = np.unique(np.round(np.geomspace(1, n, points)).astype(int) - 1)
-    return np.unique(np.concatenate([[0], idx, [n - 1]]))
+    idx = np.round(np.geomspace(1, n, points)).astype(int) - 1
+    parts = [[0], idx, [n - 1]]
+    if switch is not None and 0 < switch < n:
+        parts += [[switch - 1], switch + np.round(np.geomspace(1, n - switch, points // 2)).astype(int) - 1]
+    return np.unique(np.clip(np.concatenate(parts), 0, n - 1))
 
 
-def _curve(steps, seconds, gaps, subsample: bool = True) -> dict[str, list]:
-    idx = _subsample(len(steps)) if subsample else np.arange(len(steps))
+def _curve(steps, seconds, gaps, subsample: bool = True, switch: int | None = None) -> dict[str, list]:
+    idx = _subsample(len(steps), switch=switch) if subsample else np.arange(len(steps))
     return {"env_steps": [int(steps[i]) for i in idx], "seconds": [float(seconds[i]) for i in idx],
             "loss_gap": [finite_or_none(gaps[i]) for i in idx]}
 
@@ -323,7 +327,7 @@ def _record_from_episode(scenario: BenchScenario, contender: Contender, seed: in
         relative_gap=_relative(gap, ep["optimal_loss"]), distance_to_optimum=ep["distance"],
         best_gap=_best(gaps), env_steps=int(env_steps if env_steps is not None else ep["steps"] * n),
         oracle_evaluations=int(oracle), wall_seconds=float(seconds[-1]), time_to_accuracy=tta,
-        curve=_curve(steps, seconds, gaps), reach=fine_reach(steps, seconds, gaps) if after is None else
+        curve=_curve(steps, seconds, gaps, switch=scenario.switch_step), reach=fine_reach(steps, seconds, gaps) if after is None else
         fine_reach(steps[:scenario.switch_step], seconds[:scenario.switch_step], gaps[:scenario.switch_step]),
         after_switch=after, notes=notes)
 
