@@ -32,10 +32,10 @@ class _FixedActionPolicy:
         self._agents = list(env.possible_agents)
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The solved action of each agent (as float32, the dtype of the action boxes)."""
+        """The solved action of each agent (float64, the dtype of the action boxes)."""
         if self.x is None:
             raise RuntimeError("call reset(env, seed) before act()")
-        return {a: self.x[self._agents.index(a)].astype(np.float32) for a in observations}
+        return {a: self.x[self._agents.index(a)].copy() for a in observations}
 
 
 class CentralizedPolicy(_FixedActionPolicy):
