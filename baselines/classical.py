@@ -17,24 +17,38 @@ __all__ = ["CentralizedPolicy", "NashPolicy"]
 
 
 class _FixedActionPolicy:
-    """Submits a joint action computed once per reset by :meth:`solve`."""
+    """Submits the joint action that :meth:`solve` computes for the env's problem.
+
+    It solves at ``reset`` and again whenever the environment's problem changes (a dynamic
+    target): ``evaluations`` counts the last solve's loss/gradient evaluations,
+    ``total_evaluations`` all of them in the episode.
+    """
 
     def __init__(self) -> None:
         self.x: np.ndarray | None = None
         self.evaluations = 0
+        self.total_evaluations = 0
 
     def solve(self, problem: Any) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def reset(self, env: Any, seed: int | None = None) -> None:
         """Solve the environment's current problem."""
-        self.x = self.solve(env.problem).numpy()
-        self._agents = list(env.possible_agents)
+        self._env, self._agents = env, list(env.possible_agents)
+        self.total_evaluations = 0
+        self._solve_current()
+
+    def _solve_current(self) -> None:
+        self._problem = self._env.problem
+        self.x = self.solve(self._problem).numpy()
+        self.total_evaluations += self.evaluations
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The solved action of each agent (float64, the dtype of the action boxes)."""
         if self.x is None:
             raise RuntimeError("call reset(env, seed) before act()")
+        if self._env.problem is not self._problem:
+            self._solve_current()
         return {a: self.x[self._agents.index(a)].copy() for a in observations}
 
 

@@ -388,34 +388,6 @@ class MBIContender(Contender):
                                     oracle=ep["steps"], status=status)
 
 
-class _ResolvingCentralized(CentralizedPolicy):
-    """The centralized planner that re-solves whenever the env's problem changes (C.15)."""
-
-    def reset(self, env: Any, seed: int | None = None) -> None:
-        super().reset(env, seed)
-        self._env, self._problem, self.total_evaluations = env, env.problem, self.evaluations
-
-    def act(self, observations):
-        if self._env.problem is not self._problem:
-            self._problem = self._env.problem
-            self.x = self.solve(self._problem).numpy()
-            self.total_evaluations += self.evaluations
-        return super().act(observations)
-
-
-class _ResolvingNash(NashPolicy):
-    def reset(self, env: Any, seed: int | None = None) -> None:
-        super().reset(env, seed)
-        self._env, self._problem, self.total_evaluations = env, env.problem, self.evaluations
-
-    def act(self, observations):
-        if self._env.problem is not self._problem:
-            self._problem = self._env.problem
-            self.x = self.solve(self._problem).numpy()
-            self.total_evaluations += self.evaluations
-        return super().act(observations)
-
-
 class ClassicalContender(Contender):
     """``centralized`` (L-BFGS-B, true types) or ``nash`` (share 0), scored by the env."""
 
@@ -428,7 +400,7 @@ class ClassicalContender(Contender):
 
     def run(self, scenario: BenchScenario, seed: int) -> RunRecord:
         dynamic = scenario.switch_step is not None
-        policy = (_ResolvingCentralized() if self.kind == "centralized" else _ResolvingNash(self.share))
+        policy = CentralizedPolicy() if self.kind == "centralized" else NashPolicy(self.share)
         env = scenario.make(mode="iterative", reward_mode="team",
                             max_steps=scenario.mbi_iterations if dynamic else 1)
         ep = _env_episode(env, policy, seed)

@@ -70,3 +70,9 @@ def test_classical_contenders_score_with_the_same_evaluate():
     nash = mbi_envs.evaluate(factory, NashPolicy(share=0.0), [0]).aggregates
     assert central["loss_gap"]["mean"] == pytest.approx(0.0, abs=1e-6)
     assert nash["loss_gap"]["mean"] > 1.0
+
+
+def test_classical_policies_resolve_when_the_target_moves():
+    env = mbi_envs.make("dynamic_target_v0", max_steps=6, switch_step=3)
+    result = mbi_envs.evaluate(env, CentralizedPolicy(), [0])
+    assert result.records[0].loss_gap == pytest.approx(0.0, abs=1e-9)
