@@ -825,7 +825,9 @@ def key_number(eid: str, entry: dict) -> str:
         "C.3": lambda: f"rel gap={m['rel_loss_gap']:.1e}",
         "C.4": lambda: f"max misreport gain={m['ic_max_gain_from_misreport']:.1e}",
         "C.5": lambda: f"true min L={r['loss']:.3g} (paper 11.11: {m['paper_point_class']})",
-        "C.6": lambda: f"PPO gap={m['best_ppo_loss_gap']:.3g}; MBI steps to it={m['mbi']['paper_eta']['env_steps_to_best_ppo_gap']}",
+        "C.6": lambda: (f"PPO best gap {m['best_ppo_loss_gap']:.3g} in {m['ppo_timesteps']} agent-steps; MBI to it: "
+                        f"{m['mbi']['paper_eta']['env_steps_to_best_ppo_gap']} (paper η), "
+                        f"{m['mbi']['near_max_stable_eta']['env_steps_to_best_ppo_gap']} (max stable η)"),
         "C.7": lambda: f"η_max={r['stability_limit']['code_lam_0.01']:.5g}",
         "C.8": lambda: f"retained={100 * m['welfare_gain_retained']['vs_share_0']:.4f}%",
         "C.9": lambda: f"L̄={m['steady_state_mean_loss']:.5f} vs {r['lyapunov_steady_state_loss']:.5f}",
