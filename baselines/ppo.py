@@ -19,12 +19,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
 import mbi_envs
+from mbi_envs.evaluation import json_safe
 
 from .sb3_policy import SB3Policy
 from .vec_env import ParallelEnvVecEnv
@@ -180,7 +180,7 @@ def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPO
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         model.save(out / "model.zip")
-        (out / "summary.json").write_text(json.dumps(result.summary(), indent=2, default=_json_default))
+        (out / "summary.json").write_text(json.dumps(json_safe(result.summary()), indent=2, allow_nan=False))
     vec_env.close()
     return result
 
@@ -188,13 +188,3 @@ def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPO
 def load_ppo(path: str | Path) -> PPO:
     """Load a model saved by :func:`train_ppo` (CPU)."""
     return PPO.load(str(path), device="cpu")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, torch.Tensor):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -20,7 +20,7 @@ import functools
 import math
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,13 +28,14 @@ import numpy as np
 import scipy.stats
 import torch
 
-from mechanism import (AgentPolicy, GradientAgents, NoisyAgents, SatisficingAgents,
+from mechanism import (GradientAgents, NoisyAgents, SatisficingAgents,
                        aggregative_nash, aggregative_optimum, aggregative_problem,
                        assembly_line_problem, centralized_optimum, classify_point,
                        coupled_resource_problem, global_minimum, incentives, nash_equilibrium,
                        nonconvex_problem, run_planner, stability_limit)
 from mechanism.payments import dpm_prices, misreport_gain, vcg_payments
 from baselines.ppo_experiment import run_ppo_symmetric
+from mbi_envs.evaluation import json_safe
 
 __all__ = ["Config", "EXPERIMENTS", "VERDICTS", "run_all", "sanitize", "key_number"]
 
@@ -539,7 +540,6 @@ def c13(cfg: Config) -> dict:
     opt = p.optimum()
     S = float(a.X.sum())
     S_star = float(opt.x.sum())
-    sums = np.abs(long.history.loss[:, 0] - opt.loss)
     plots = {"c13_convergence.png": {"kind": "line", "x": a.history.iterations.tolist(),
                                      "series": {"L − L*": np.maximum(a.history.loss[:, 0] - opt.loss, 1e-300).tolist()},
                                      "logy": True, "xlabel": "iteration", "ylabel": "loss gap",
@@ -791,27 +791,16 @@ def run_all(cfg: Config, only: list[str] | None = None, progress: bool = True) -
 
 
 def sanitize(obj: Any) -> Any:
-    """JSON-safe copy: numpy/torch → Python, non-finite floats → None, tuples → lists, drops ``_plots``."""
+    """JSON-safe copy (see :func:`mbi_envs.evaluation.json_safe`) without the ``_plots`` entries."""
+    return json_safe(_drop_plots(obj))
+
+
+def _drop_plots(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {str(k): sanitize(v) for k, v in obj.items() if k != "_plots"}
+        return {k: _drop_plots(v) for k, v in obj.items() if k != "_plots"}
     if isinstance(obj, (list, tuple)):
-        return [sanitize(v) for v in obj]
-    if isinstance(obj, torch.Tensor):
-        return sanitize(obj.tolist())
-    if isinstance(obj, np.ndarray):
-        return sanitize(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    return str(obj)
+        return [_drop_plots(v) for v in obj]
+    return obj
 
 
 def key_number(eid: str, entry: dict) -> str:

@@ -51,6 +51,7 @@ import torch
 
 import mbi_envs
 from baselines.classical import CentralizedPolicy, NashPolicy
+from mbi_envs.evaluation import json_safe
 from mechanism import GradientAgents, MomentumAgents, SatisficingAgents, stability_limit
 
 from .stats import finite_or_none, median_ci
@@ -191,23 +192,6 @@ class RunRecord:
     reach: dict[str, list[float]] = field(default_factory=dict)
     after_switch: dict[str, Any] | None = None
     notes: str = ""
-
-
-def json_safe(value: Any) -> Any:
-    """Recursively: finite floats stay, NaN/inf become ``None``, numpy scalars become Python."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return finite_or_none(value)
-    if isinstance(value, torch.Tensor):
-        return json_safe(value.tolist())
-    return value
 
 
 def time_to_accuracy(steps: Sequence[float], seconds: Sequence[float], gaps: Sequence[float | None],

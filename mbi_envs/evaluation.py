@@ -7,13 +7,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
 import numpy as np
+import torch
 
 from mechanism import InvalidParameterError
 from mechanism.errors import require_int_at_least
 
 from .policies import Policy
 
-__all__ = ["EpisodeRecord", "EvaluationResult", "evaluate"]
+__all__ = ["EpisodeRecord", "EvaluationResult", "evaluate", "json_safe"]
 
 METRICS = ("final_loss", "optimal_loss", "loss_gap", "relative_gap", "distance_to_optimum",
            "env_steps", "wall_seconds")
@@ -41,16 +42,25 @@ class EpisodeRecord:
     gap_curve: list[float] | None = None
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """A JSON-safe copy: containers recursed (tuples become lists, keys strings), numpy/torch
+    values become Python numbers or lists, non-finite floats become ``None`` (never NaN/inf),
+    paths and other objects become strings."""
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return json_safe(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
 
 
 @dataclass
@@ -78,7 +88,7 @@ class EvaluationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: ``None`` for unknown or non-finite values, never NaN."""
-        return _json_safe({"env_id": self.env_id, "policy": self.policy,
+        return json_safe({"env_id": self.env_id, "policy": self.policy,
                            "records": [asdict(r) for r in self.records], "aggregates": self.aggregates})
 
 

@@ -1,7 +1,6 @@
 """Bad input raises clear ValueErrors (naming parameter and value) without changing state."""
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest

@@ -10,7 +10,7 @@ import torch
 
 import mbi_envs
 from mbi_envs import ConstantPolicy, MBIPolicy, evaluate
-from mechanism import GradientAgents, MomentumAgents, aggregative_optimum, run_planner
+from mechanism import GradientAgents, MomentumAgents, run_planner
 from envs_support import small_env
 
 
