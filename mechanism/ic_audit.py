@@ -43,7 +43,7 @@ from .priors import Estimate, FiniteTypes, IndependentPrior, mc_estimate
 
 __all__ = ["AuditConfig", "maximize_scalar", "ex_post_regret", "coalition_regret", "interim_regret",
            "audit_rule", "audit", "closed_form_ex_post", "audit_c4", "audit_c17", "C4_LAM", "C4_Y",
-           "C4_PRIOR", "C17_TRUE", "IC_TOLERANCE", "markdown_table"]
+           "C4_PRIOR", "C17_TRUE", "IC_TOLERANCE", "markdown_table", "dpm_regret_vs_n", "ic_verdict"]
 
 C4_LAM = (0.1, 0.5, 0.2, 0.4, 0.6)
 C4_Y = 7.461
@@ -58,6 +58,7 @@ class AuditConfig:
 
     n_grid: int = 41
     n_starts: int = 4
+    n_lbfgs: int = 1
     coalition_grid: int = 13
     coalition_starts: int = 1
     n_profiles: int = 6
@@ -127,7 +128,7 @@ def _replace(T: np.ndarray, cols: Sequence[int], values: np.ndarray) -> np.ndarr
 
 def ex_post_regret(game: ReportingGame, rule: PaymentRule, truth: Any = None, *,
                    agents: Sequence[int] | None = None, n_grid: int = 41, n_starts: int = 6,
-                   seed: int = 0) -> list[dict[str, Any]]:
+                   n_lbfgs: int = 1, seed: int = 0) -> list[dict[str, Any]]:
     """Each agent's best unilateral misreport against truthful others at ``truth`` (default the
     game's truth): ``truthful_utility``, ``best_report``, ``gain`` (search), ``grid_gain``, ``regret``,
     and the grid curve ``reports``/``utilities`` (for plots)."""
@@ -139,7 +140,7 @@ def ex_post_regret(game: ReportingGame, rule: PaymentRule, truth: Any = None, *,
 
         u0 = float(f(np.array([T[i]]))[0])
         s = maximize_scalar(f, float(game.low[i]), float(game.high[i]), n_grid=n_grid, n_starts=n_starts,
-                            seed=seed + i)
+                            n_lbfgs=n_lbfgs, seed=seed + i)
         gain = max(s["value"], s["grid_value"]) - u0
         out.append({"agent": i, "truth": float(T[i]), "truthful_utility": u0, "best_report": s["x"],
                     "gain": s["value"] - u0, "grid_gain": s["grid_value"] - u0, "regret": max(0.0, gain),
@@ -191,7 +192,7 @@ def _others_draws(prior: IndependentPrior, i: int, n: int, seed: int) -> tuple[n
 
 def interim_regret(game: ReportingGame, rule: PaymentRule, prior: IndependentPrior, i: int, own_type: float,
                    *, n_train: int = 128, n_test: int = 512, n_grid: int = 41, n_starts: int = 6,
-                   seed: int = 0) -> dict[str, Any]:
+                   n_lbfgs: int = 1, seed: int = 0) -> dict[str, Any]:
     """Agent ``i`` of type ``own_type`` against truthful others ~ ``prior``: the best report
     (chosen on ``n_train`` draws) and its expected gain over truth-telling on ``n_test`` fresh draws
     (t-interval), both exact when the others' prior is finite."""
@@ -208,7 +209,7 @@ def interim_regret(game: ReportingGame, rule: PaymentRule, prior: IndependentPri
                          for v in r])
 
     s = maximize_scalar(mean_u, float(game.low[i]), float(game.high[i]), n_grid=n_grid, n_starts=n_starts,
-                        seed=seed + i)
+                        n_lbfgs=n_lbfgs, seed=seed + i)
     best = s["x"] if s["value"] >= s["grid_value"] else s["grid_x"]
     d = (agent_utility(game, rule, i, rows(test, best), T_test)
          - agent_utility(game, rule, i, rows(test, own_type), T_test))
@@ -257,6 +258,26 @@ def closed_form_ex_post(game: ReportingGame, rule_name: str, truth: Any = None) 
     return out
 
 
+def dpm_regret_vs_n(ns: Sequence[int] = (2, 5, 10, 100, 1000), lam: float = 0.1, Y: float = 10.0,
+                    search_up_to: int = 10) -> list[dict[str, float]]:
+    """The DPM price's ex-post regret on the symmetric problem as the market grows (closed form;
+    checked by search for ``N ≤ search_up_to``). Relative to the truthful utility it is exactly
+    ``1/(λB(2 + λB))``, ``B = 1 + (N−1)/λ``: it vanishes like ``1/N²``; price-taking is a
+    large-market approximation, not incentive compatibility."""
+    out = []
+    for n in ns:
+        n = require_int_at_least("n", n, 2)
+        game = aggregative_game([lam] * n, Y, report_low=lam / 4, report_high=4 * lam)
+        exact = closed_form_ex_post(game, "dpm")[0]
+        u0 = float(utilities(game, DPMLinearPrice(), game.truth, game.truth)[0, 0])
+        row = {"n_agents": n, "regret": exact["regret"], "relative_regret": exact["regret"] / u0,
+               "best_report_ratio": exact["best_report"] / lam}
+        if n <= search_up_to:
+            row["search_regret"] = ex_post_regret(game, DPMLinearPrice(), agents=[0], n_grid=21, n_starts=2)[0]["regret"]
+        out.append(row)
+    return out
+
+
 # ---------------------------------------------------------------------------- one rule, many rules
 def _prior_profiles(prior: IndependentPrior, n: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     if prior.is_finite():
@@ -269,7 +290,7 @@ def audit_rule(game: ReportingGame, rule: PaymentRule, *, truth: Any = None, pri
     """Every audit quantity of one rule (see the module docstring); JSON-safe lists and floats."""
     c = config or AuditConfig()
     T = game.truth if truth is None else game.profiles(truth, "truth")[0]
-    ex_post = ex_post_regret(game, rule, T, n_grid=c.n_grid, n_starts=c.n_starts, seed=c.seed)
+    ex_post = ex_post_regret(game, rule, T, n_grid=c.n_grid, n_starts=c.n_starts, n_lbfgs=c.n_lbfgs, seed=c.seed)
     regrets = np.array([r["regret"] for r in ex_post])
     u = utilities(game, rule, T, T)[0]
     rec: dict[str, Any] = {
@@ -292,20 +313,31 @@ def audit_rule(game: ReportingGame, rule: PaymentRule, *, truth: Any = None, pri
         rec["max_coalition_regret"] = float(max(r["regret"] for r in co)) if co else 0.0
     if prior is not None:
         rec.update(_bayesian(game, rule, prior, c))
+    rec["verdict"] = ic_verdict(rec)
     return rec
+
+
+def ic_verdict(rec: dict[str, Any], tolerance: float = IC_TOLERANCE) -> dict[str, Any]:
+    """Decided in code: ``dsic`` (max ex-post regret ≤ tolerance), ``bic`` (every interim gain's
+    CI lower end ≤ tolerance, i.e. no significant profitable misreport; ``None`` without a prior),
+    ``budget_balanced`` (|surplus| ≤ tolerance at truth), ``ir`` (no agent below its outside option)."""
+    interim = rec.get("interim")
+    return {"tolerance": tolerance, "dsic": bool(rec["max_regret"] <= tolerance),
+            "bic": None if interim is None else bool(all(r["gain"]["ci_low"] <= tolerance for r in interim)),
+            "budget_balanced": bool(abs(rec["budget_surplus"]) <= tolerance), "ir": rec["ir_violations"] == 0}
 
 
 def _bayesian(game: ReportingGame, rule: PaymentRule, prior: IndependentPrior, c: AuditConfig) -> dict[str, Any]:
     """Interim regret per (agent, type), expected ex-post regret, ex-ante budget/efficiency/utility."""
     interim = [interim_regret(game, rule, prior, i, t, n_train=c.n_train, n_test=c.n_test, n_grid=c.n_grid,
-                              n_starts=c.n_starts, seed=c.seed + 101 * i)
+                              n_starts=c.n_starts, n_lbfgs=c.n_lbfgs, seed=c.seed + 101 * i)
                for i in range(game.n_agents) if float(prior.marginals[i].variance) > 0
                for t in _own_types(prior, i, c.interim_types)]
     P, w = _prior_profiles(prior, c.n_profiles, c.seed + 31)
     per_profile = []
     for T in P[: c.n_profiles] if w is None else P:
-        rs = ex_post_regret(game, rule, T, n_grid=max(11, c.n_grid // 2), n_starts=max(2, c.n_starts // 2),
-                            seed=c.seed)
+        rs = ex_post_regret(game, rule, T, n_grid=max(11, c.n_grid // 2), n_starts=max(1, c.n_starts // 2),
+                            n_lbfgs=c.n_lbfgs, seed=c.seed)
         per_profile.append([r["regret"] for r in rs])
     per_profile = np.array(per_profile)
     Pn, wn = (P, w) if w is not None else (prior.sample(c.n_test, c.seed + 57), None)
@@ -405,11 +437,15 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _yn(v: bool | None) -> str:
+    return "–" if v is None else ("yes" if v else "no")
+
+
 def markdown_table(result: dict[str, Any]) -> str:
     """Mechanism × regret (max, mean with CI) × budget × efficiency × IR, as Markdown."""
     head = ("| rule | max ex-post regret | mean ex-post regret | E[ex-post regret] (95% CI) | max interim regret "
-            "(CI high) | max coalition regret | budget surplus | efficiency loss | IR violations |")
-    lines = [head, "|" + "---|" * 9]
+            "(CI high) | max coalition regret | budget surplus | efficiency loss | IR violations | DSIC | BIC |")
+    lines = [head, "|" + "---|" * 11]
     for name, r in result["rules"].items():
         e = r.get("expected_ex_post_regret")
         ci = "–" if e is None else f"{_fmt(e['mean'])} [{_fmt(e['ci_low'])}, {_fmt(e['ci_high'])}]"
@@ -417,5 +453,6 @@ def markdown_table(result: dict[str, Any]) -> str:
             f"{_fmt(r['max_interim_regret'])} ({_fmt(r['max_interim_regret_ci_high'])})"
         lines.append(f"| {name} | {_fmt(r['max_regret'])} | {_fmt(r['mean_regret'])} | {ci} | {interim} | "
                      f"{_fmt(r.get('max_coalition_regret'))} | {_fmt(r['budget_surplus'])} | "
-                     f"{_fmt(r['efficiency_loss'])} | {r['ir_violations']} |")
+                     f"{_fmt(r['efficiency_loss'])} | {r['ir_violations']} | {_yn(r['verdict']['dsic'])} | "
+                     f"{_yn(r['verdict']['bic'])} |")
     return "\n".join(lines)

@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ppo-steps", type=int, default=0, help="PPO agent-steps per payment rule (0: skip)")
+    parser.add_argument("--ppo-seeds", type=int, nargs="*", default=[0], help="PPO seeds per payment rule")
     parser.add_argument("--ppo-payments", nargs="*", default=["none", "dpm", "vcg", "agv"],
                         help="payment rules PPO is trained against")
     parser.add_argument("--no-plots", action="store_true")
@@ -47,14 +48,18 @@ def plot_utilities(result: dict[str, Any], out: Path) -> list[str]:
     names = []
     for rule, rec in result["rules"].items():
         fig, ax = plt.subplots(figsize=(6, 4))
+        top = max(max(e["gain"] for e in rec["ex_post"]), 1e-3)
         for e in rec["ex_post"]:
+            ratio = [r / e["truth"] for r in e["reports"]]
             gains = [u - e["truthful_utility"] for u in e["utilities"]]
-            line, = ax.plot(e["reports"], gains, label=f"agent {e['agent']} (λ={e['truth']:.2g})")
-            ax.axvline(e["truth"], color=line.get_color(), lw=0.6, ls=":")
-            ax.plot([e["best_report"]], [e["gain"]], "o", color=line.get_color(), ms=4)
+            line, = ax.plot(ratio, gains, label=f"agent {e['agent']} (λ={e['truth']:.2g})")
+            ax.plot([e["best_report"] / e["truth"]], [e["gain"]], "o", color=line.get_color(), ms=4)
         ax.axhline(0.0, color="k", lw=0.6)
-        ax.set_xlabel("reported type λ̂_i (others truthful)")
-        ax.set_ylabel("u_i(λ̂_i) − u_i(truth)")
+        ax.axvline(1.0, color="k", lw=0.6, ls=":")
+        ax.set_xscale("log")
+        ax.set_ylim(-3 * top, 1.4 * top)
+        ax.set_xlabel("report / true type  (others truthful; dots: best report found)")
+        ax.set_ylabel("u_i(report) − u_i(truth)")
         ax.set_title(f"{rule}: max ex-post regret {rec['max_regret']:.3g}")
         ax.legend(fontsize=7)
         fig.tight_layout()
@@ -65,10 +70,22 @@ def plot_utilities(result: dict[str, Any], out: Path) -> list[str]:
     return names
 
 
+def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-seed adversary records and the across-seed mean/min/max of each headline number."""
+    out: dict[str, Any] = {"seeds": runs}
+    for key in ("report_truth_ratio", "unilateral_gain", "selfplay_gain", "efficiency_loss"):
+        vals = [r[key]["mean"] for r in runs]
+        out[key] = {"mean": sum(vals) / len(vals), "min": min(vals), "max": max(vals), "n_seeds": len(vals)}
+    out["train_seconds"] = sum(r["train_seconds"] for r in runs)
+    out["total_timesteps"] = runs[0]["total_timesteps"]
+    return out
+
+
 def adversary_table(c4: dict[str, Any], learned: dict[str, Any]) -> str:
     """Search adversary vs learning adversary, per payment rule."""
     lines = ["| rule | search: max interim regret | search: E[ex-post regret] | search: best report/truth (C.4 types) "
-             "| PPO: report/truth (95% CI) | PPO: unilateral gain (95% CI) | PPO: self-play efficiency loss |",
+             "| PPO: report/truth (seed mean [min, max]) | PPO: unilateral gain (seed mean [min, max]) "
+             "| PPO: self-play efficiency loss |",
              "|" + "---|" * 7]
     for name, a in learned.items():
         s = c4["rules"].get(name, {})
@@ -76,8 +93,8 @@ def adversary_table(c4: dict[str, Any], learned: dict[str, Any]) -> str:
         r, g = a["report_truth_ratio"], a["unilateral_gain"]
         lines.append(f"| {name} | {s.get('max_interim_regret', float('nan')):.3g} | "
                      f"{s.get('expected_ex_post_regret', {}).get('mean', float('nan')):.3g} | {ratio} | "
-                     f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] | "
-                     f"{g['mean']:.3g} [{g['ci_low']:.3g}, {g['ci_high']:.3g}] | {a['efficiency_loss']['mean']:.3g} |")
+                     f"{r['mean']:.3f} [{r['min']:.3f}, {r['max']:.3f}] | "
+                     f"{g['mean']:.3g} [{g['min']:.3g}, {g['max']:.3g}] | {a['efficiency_loss']['mean']:.3g} |")
     return "\n".join(lines)
 
 
@@ -90,6 +107,14 @@ def write_markdown(results: dict[str, Any], out: Path) -> None:
              "", markdown_table(c4), "", "Claim axis: " + json.dumps(c4["claim_axis"]), "",
              "## C.17: λ_1 ∈ {0.1, 0.3} (½ each), others (0.5, 0.2, 0.4, 0.6) known; exact expectations", "",
              markdown_table(c17), "", "Claim axis: " + json.dumps(c17["claim_axis"]), ""]
+    parts += ["## DPM price in a growing market (symmetric, λ = 0.1, Y = 10; closed form, search-checked for N ≤ 10)", "",
+              "| N | DPM ex-post regret | regret / truthful utility | best report / truth | search regret |",
+              "|---|---|---|---|---|"]
+    for r in results["large_market"]:
+        parts.append(f"| {r['n_agents']} | {r['regret']:.3g} | {r['relative_regret']:.3g} | {r['best_report_ratio']:.4f} | "
+                     f"{r['search_regret']:.3g} |" if "search_regret" in r else
+                     f"| {r['n_agents']} | {r['regret']:.3g} | {r['relative_regret']:.3g} | {r['best_report_ratio']:.4f} | – |")
+    parts.append("")
     if results.get("learning_adversary"):
         parts += ["## Learning adversary (PPO on type_report_v0) beside the search adversary", "",
                   adversary_table(c4, results["learning_adversary"]), ""]
@@ -100,16 +125,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     torch.set_num_threads(1)
     from mbi_envs.evaluation import json_safe
-    from mechanism.ic_audit import AuditConfig, audit_c4, audit_c17
+    from mechanism.ic_audit import AuditConfig, audit_c4, audit_c17, dpm_regret_vs_n
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cfg = (AuditConfig.full if args.full else AuditConfig.quick)(seed=args.seed)
     began = time.perf_counter()
-    results: dict[str, Any] = {"mode": "full" if args.full else "quick", "c4": audit_c4(cfg), "c17": audit_c17(cfg)}
+    results: dict[str, Any] = {"mode": "full" if args.full else "quick", "c4": audit_c4(cfg), "c17": audit_c17(cfg),
+                               "large_market": dpm_regret_vs_n()}
     if args.ppo_steps > 0:
         from baselines.ppo_adversary import train_reporting_adversary
-        results["learning_adversary"] = {p: train_reporting_adversary(p, args.ppo_steps, seed=args.seed)
+        results["learning_adversary"] = {p: combine_seeds([train_reporting_adversary(p, args.ppo_steps, seed=s)
+                                                           for s in args.ppo_seeds])
                                          for p in args.ppo_payments}
     results["seconds"] = time.perf_counter() - began
     figures = [] if args.no_plots else plot_utilities(results["c4"], out)

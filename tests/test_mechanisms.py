@@ -138,7 +138,7 @@ def test_agv_interim_regret_small_to_mc_accuracy_on_continuous_prior():
 
 
 def test_bayes_dpm_ignores_the_report_and_pays_c17_penalty():
-    result = audit_c17(AuditConfig(n_grid=11, n_starts=2, n_profiles=2, interim_types=2))
+    result = audit_c17(AuditConfig(n_grid=7, n_starts=1, n_lbfgs=0, n_profiles=1, interim_types=2))
     ax = result["claim_axis"]
     assert ax["bayes_dpm_max_interim_regret"] == 0.0 and ax["holds"] and not ax["holds_nontrivially"]
     bd = result["rules"]["bayes_dpm"]
@@ -195,3 +195,26 @@ def test_bad_inputs_raise_named_errors():
         FiniteTypes([0.1, 0.2], [0.5, 0.6])
     with pytest.raises(InvalidParameterError, match="report bounds"):
         ReportingGame(aggregative_problem(2, 1.0, 0.5), report_low=1.0, report_high=0.5)
+
+
+def test_dpm_relative_regret_closed_form_and_large_market_decay():
+    from mechanism.ic_audit import dpm_regret_vs_n
+    rows = dpm_regret_vs_n((2, 5, 100), lam=0.1, Y=10.0, search_up_to=5)
+    for r in rows:
+        B = 1 + (r["n_agents"] - 1) / 0.1
+        assert r["relative_regret"] == pytest.approx(1 / (0.1 * B * (2 + 0.1 * B)), rel=1e-9)
+    assert rows[0]["search_regret"] == pytest.approx(rows[0]["regret"], rel=1e-8)
+    assert rows[2]["relative_regret"] < 1e-3 < rows[0]["relative_regret"]
+
+
+def test_verdicts_decided_in_code():
+    from mechanism.ic_audit import audit_rule
+    game = aggregative_game([0.1, 0.5, 0.4], Y)
+    prior = IndependentPrior([FiniteTypes([0.1, 0.3]), FiniteTypes([0.5]), FiniteTypes([0.4])])
+    cfg = AuditConfig(n_grid=7, n_starts=1, n_lbfgs=0, n_profiles=1, coalition_grid=5)
+    v = audit_rule(game, VCG(), prior=prior, config=cfg, coalitions=False)["verdict"]
+    assert v["dsic"] and v["bic"] and not v["budget_balanced"] and v["ir"]
+    d = audit_rule(game, DPMLinearPrice(), prior=prior, config=cfg, coalitions=False)["verdict"]
+    assert not d["dsic"] and not d["bic"]
+    a = audit_rule(game, AGV(prior), prior=prior, config=cfg, coalitions=False)["verdict"]
+    assert a["bic"] and a["budget_balanced"] and not a["dsic"]
