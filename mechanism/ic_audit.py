@@ -73,6 +73,13 @@ class AuditConfig:
         return cls(**kw)
 
     @classmethod
+    def tiny(cls, **kw: Any) -> "AuditConfig":
+        """For tests: a few seconds per audit (the regrets of the DPM/VCG rules stay exact: the
+        utilities are smooth and unimodal, so the Brent search still converges)."""
+        return cls(**{**dict(n_grid=9, n_starts=1, n_lbfgs=0, coalition_grid=5, coalition_starts=0, n_profiles=2,
+                             n_train=32, n_test=64, interim_types=1, agv_samples=32), **kw})
+
+    @classmethod
     def full(cls, **kw: Any) -> "AuditConfig":
         return cls(**{**dict(n_grid=101, n_starts=12, coalition_grid=25, coalition_starts=6, n_profiles=64,
                              n_train=512, n_test=4096, interim_types=7, agv_samples=1024), **kw})
