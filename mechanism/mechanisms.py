@@ -288,9 +288,10 @@ class VCG(GrovesFamily):
 class AGV(PaymentRule):
     """Expected-externality (AGV) transfers under a declared ``prior`` (see module doc).
 
-    ``ξ_i`` is an exact expectation when the others' marginals are finite, else a Monte Carlo
-    mean over ``n_samples`` fixed draws (seed ``seed + i``): the mechanism is then a deterministic
-    function of the reports. Values of ``ξ`` are cached per (game, agent, report) (:meth:`clear_cache`).
+    ``ξ_i`` is an exact expectation when the others' marginals are finite, else a quasi-Monte
+    Carlo (scrambled Sobol through the inverse CDFs; plain Monte Carlo if a marginal has no
+    ``icdf``) mean over ``n_samples`` fixed draws (seed ``seed + i``): the mechanism is then a
+    deterministic function of the reports, BIC up to that integration error. Values of ``ξ`` are cached per (game, agent, report) (:meth:`clear_cache`).
     """
 
     name = "agv"
@@ -321,7 +322,11 @@ class AGV(PaymentRule):
             if self.prior.is_finite(idx):
                 self._samples[i] = self.prior.enumerate(idx)
             else:
-                self._samples[i] = (self.prior.sample(self.n_samples, self.seed + i, idx), None)
+                try:  # quasi-Monte Carlo where every marginal has an inverse CDF
+                    draws = self.prior.sample_qmc(self.n_samples, self.seed + i, idx)
+                except NotImplementedError:
+                    draws = self.prior.sample(self.n_samples, self.seed + i, idx)
+                self._samples[i] = (draws, None)
         return self._samples[i]
 
     def xi(self, game: ReportingGame, i: int, r: float) -> float:

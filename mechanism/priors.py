@@ -138,6 +138,19 @@ class IndependentPrior:
             cols = [self.marginals[i].sample(torch.Size([n])).to(torch.float64) for i in idx]
         return torch.stack(cols, dim=1).numpy() if cols else np.zeros((n, 0))
 
+    def sample_qmc(self, n: int, seed: int, agents: Sequence[int] | None = None) -> np.ndarray:
+        """``n`` scrambled-Sobol draws mapped through each marginal's inverse CDF, ``(n, len(agents))``:
+        quasi-Monte Carlo, error ``~(log n)^d / n`` instead of ``n^{-1/2}`` for smooth integrands.
+        Raises ``NotImplementedError`` when a marginal has no ``icdf``."""
+        n = require_int_at_least("n", n, 1)
+        idx = list(range(self.n_agents)) if agents is None else list(agents)
+        if not idx:
+            return np.zeros((n, 0))
+        engine = torch.quasirandom.SobolEngine(len(idx), scramble=True, seed=int(seed))
+        u = engine.draw(n, dtype=torch.float64).clamp(1e-12, 1 - 1e-12)
+        return torch.stack([self.marginals[j].icdf(u[:, k]).to(torch.float64) for k, j in enumerate(idx)],
+                           dim=1).numpy()
+
     def enumerate(self, agents: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Every joint type of ``agents`` with its probability: ``(K, len(agents))`` values, ``(K,)`` weights."""
         idx = list(range(self.n_agents)) if agents is None else list(agents)
