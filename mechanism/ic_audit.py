@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -36,10 +36,10 @@ import scipy.optimize
 import torch
 
 from .errors import InvalidParameterError, require_int_at_least
-from .mechanisms import (AGV, VCG, AggregativeClosedForm, BayesianDPM, DPMLinearPrice, GrovesFamily,
-                         NoPayment, PaymentRule, ReportingGame, agent_utility, aggregative_game,
-                         budget_surplus, efficiency_loss, standard_rules, utilities, zero_h)
-from .priors import Estimate, FiniteTypes, IndependentPrior, mc_estimate
+from .mechanisms import (AGV, VCG, AggregativeClosedForm, BayesianDPM, DPMLinearPrice, NoPayment, PaymentRule,
+                         ReportingGame, agent_utility, aggregative_game, budget_surplus, efficiency_loss,
+                         standard_rules, utilities)
+from .priors import FiniteTypes, IndependentPrior, mc_estimate
 
 __all__ = ["AuditConfig", "maximize_scalar", "ex_post_regret", "coalition_regret", "interim_regret",
            "audit_rule", "audit", "closed_form_ex_post", "audit_c4", "audit_c17", "C4_LAM", "C4_Y",
