@@ -1,0 +1,362 @@
+"""The fused DPM step: incentive, agent update and projection in one pass over memory.
+
+For the aggregative family ``L(x) = (Σ_j x_j + c − Y)² + Σ_j λ_j x_j²`` the DPM incentive is
+
+    G_i = −∂L/∂x_i = −2 r − 2 λ_i x_i,        r = S + c − Y,   S = Σ_j x_j,
+
+so a gradient agent's update ``x_i ← Π_i(x_i + η_i G_i)`` is
+
+    x_i ← clamp(x_i − e_i (r + λ_i x_i), lo_i, hi_i),   e_i = 2 η_i
+
+(written as a decrement, so float32 storage loses only the rounding of the result, not of a
+coefficient ``1 − 2ηλ`` that float32 cannot resolve near 1).
+
+Only one number couples the agents: the residual ``r``. One pass over ``x`` therefore updates
+every agent **in place** and, while each value is still in a register, accumulates the next
+``S = Σ x_i`` and ``Q = Σ λ_i x_i²`` (so the loss ``r'² + Q`` of the new point comes for free).
+An iteration reads and writes each action once: memory bandwidth is the limit. All sums
+accumulate in float64 whatever the storage dtype, in fixed chunks whose partial sums are added
+in chunk order, so the result does not depend on the number of threads.
+
+Backends (chosen by measurement, see docs/scale.md):
+
+* ``"numba"`` (CPU, the default there): one parallel loop (``numba.prange`` over fixed chunks).
+* ``"torch"`` (any device, the default on CUDA): chunked in-place torch ops; each chunk is
+  updated and summed while it sits in cache.
+
+:class:`FusedAggregative` is what :func:`mechanism.planner.run_planner` uses with
+``method="fused"``; :mod:`mechanism.distributed` runs the same kernel on each rank's slice.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+
+from .errors import InvalidParameterError
+
+__all__ = ["FusedAggregative", "fused_unavailable_reason", "aggregative_coefficients", "CHUNK",
+           "numba_available"]
+
+Backend = Literal["auto", "numba", "torch"]
+CHUNK = 1 << 16  # elements per chunk: partial sums are taken per chunk, then added in order
+
+
+def numba_available() -> bool:
+    """True when numba imports (the CPU backend of the fused step)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return False
+    return True
+
+
+def fused_unavailable_reason(problem: Any, policy: Any) -> str | None:
+    """Why ``run_planner(..., method="fused")`` cannot run this problem/policy pair (None if it can)."""
+    from .agents import GradientAgents
+
+    if getattr(problem, "fused_family", None) != "aggregative":
+        return f"problem {problem.name!r} registers no fused family (only the aggregative family does)"
+    if type(policy) is not GradientAgents:
+        return (f"the fused step implements the paper's gradient rule (GradientAgents); got "
+                f"{type(policy).__name__}: use method='analytic' or 'autograd'")
+    return None
+
+
+@dataclass
+class _Coefficients:
+    """Per-agent (or broadcast scalar) coefficients of the fused update, flattened to ``(N,)``."""
+
+    e: torch.Tensor   # 2 η_i
+    lam: torch.Tensor  # λ_i (for Q = Σ λ_i x_i²)
+    lo: torch.Tensor
+    hi: torch.Tensor
+    shift: float      # c − Y, so that r = S + shift
+
+
+def _compact(t: torch.Tensor, n: int) -> torch.Tensor:
+    """An ``(N, 1)``/``(N,)`` tensor as ``(N,)``, or ``(1,)`` if it is a broadcast of one value."""
+    flat = t.reshape(-1)
+    if flat.numel() == 1:
+        return flat.contiguous()
+    if flat.numel() != n:
+        raise InvalidParameterError(f"expected {n} per-agent values, got shape {tuple(t.shape)}")
+    return flat[:1].contiguous() if flat.stride(0) == 0 else flat.contiguous()
+
+
+def aggregative_coefficients(problem: Any, step_size: Any, types: str = "belief") -> _Coefficients:
+    """The fused update's coefficients for gradient agents with step ``η`` on ``problem``."""
+    n = problem.n_agents
+    data = problem.data(types)
+    eta = torch.as_tensor(step_size, dtype=torch.float64, device=problem.device)
+    if eta.numel() not in (1, n):
+        raise InvalidParameterError(f"step_size must be a scalar or have {n} entries, got shape {tuple(eta.shape)}")
+    lam = _compact(data["lam"], n)
+    e = (2.0 * eta.reshape(-1)).to(problem.dtype)
+    shift = float(data["offset"]) - float(data["Y"])
+    return _Coefficients(e=_compact(e, n), lam=lam,
+                         lo=_compact(problem.lower, n), hi=_compact(problem.upper, n), shift=shift)
+
+
+# ---------------------------------------------------------------------------------- numba backend
+_NUMBA_KERNELS: dict[str, Any] = {}
+
+
+PARALLEL_MIN_CHUNKS = 8  # below this many chunks a parallel region costs more than it saves
+
+
+def _numba_kernels(n: int) -> dict[str, Any]:
+    """The numba kernels for an array of ``n`` values: parallel over chunks for large arrays, serial
+    for small ones (same chunks, same order of partial sums: the same numbers either way)."""
+    if not _NUMBA_KERNELS:
+        _NUMBA_KERNELS["parallel"] = _compile_numba(parallel=True)
+        _NUMBA_KERNELS["serial"] = _compile_numba(parallel=False)
+    return _NUMBA_KERNELS["parallel" if n >= PARALLEL_MIN_CHUNKS * CHUNK else "serial"]
+
+
+def _compile_numba(parallel: bool) -> dict[str, Any]:
+    """Compile (lazily, cached on disk) the step, sums and KKT-residual kernels.
+
+    ``fastmath`` allows re-association (so the float64 sums vectorise: 4× faster measured) and
+    FMA contraction, but not ``nnan``/``ninf``: a diverging run still produces inf/NaN that the
+    planner detects. Re-association changes the last bits of a sum, not its accuracy.
+    """
+    import numba
+    import numpy as np
+
+    jit = numba.njit(parallel=parallel, cache=False, fastmath={"reassoc", "nsz", "contract"})
+
+    @jit
+    def step_scalar(x, e, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
+        n = x.shape[0]
+        n_chunks = (n + chunk - 1) // chunk
+        sums = np.zeros(n_chunks)
+        quads = np.zeros(n_chunks)
+        for k in numba.prange(n_chunks):
+            s = 0.0
+            q = 0.0
+            for i in range(k * chunk, min(n, (k + 1) * chunk)):
+                xi = x[i]
+                v = min(max(xi - e * (r + lam * xi), lo), hi)
+                x[i] = v
+                s += v
+                q += lam * v * v
+            sums[k] = s
+            quads[k] = q
+        return sums.sum(), quads.sum()
+
+    @jit
+    def step_general(x, e, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
+        n = x.shape[0]
+        n_chunks = (n + chunk - 1) // chunk
+        sums = np.zeros(n_chunks)
+        quads = np.zeros(n_chunks)
+        se, sl, slo, shi = e.shape[0] > 1, lam.shape[0] > 1, lo.shape[0] > 1, hi.shape[0] > 1
+        for k in numba.prange(n_chunks):
+            s = 0.0
+            q = 0.0
+            for i in range(k * chunk, min(n, (k + 1) * chunk)):
+                xi = x[i]
+                li = lam[i if sl else 0]
+                v = min(max(xi - e[i if se else 0] * (r + li * xi), lo[i if slo else 0]), hi[i if shi else 0])
+                x[i] = v
+                s += v
+                q += li * v * v
+            sums[k] = s
+            quads[k] = q
+        return sums.sum(), quads.sum()
+
+    @jit
+    def kkt(x, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
+        n = x.shape[0]
+        n_chunks = (n + chunk - 1) // chunk
+        parts = np.zeros(n_chunks)
+        sl, slo, shi = lam.shape[0] > 1, lo.shape[0] > 1, hi.shape[0] > 1
+        for k in numba.prange(n_chunks):
+            acc = 0.0
+            for i in range(k * chunk, min(n, (k + 1) * chunk)):
+                xi = np.float64(x[i])
+                v = min(max(xi - 2.0 * r - 2.0 * lam[i if sl else 0] * xi, lo[i if slo else 0]), hi[i if shi else 0])
+                acc += (v - xi) * (v - xi)
+            parts[k] = acc
+        return parts.sum()
+
+    @jit
+    def sums(x, lam, chunk):  # pragma: no cover - compiled
+        n = x.shape[0]
+        n_chunks = (n + chunk - 1) // chunk
+        s_parts = np.zeros(n_chunks)
+        q_parts = np.zeros(n_chunks)
+        sl = lam.shape[0] > 1
+        for k in numba.prange(n_chunks):
+            s = 0.0
+            q = 0.0
+            for i in range(k * chunk, min(n, (k + 1) * chunk)):
+                v = np.float64(x[i])
+                s += v
+                q += lam[i if sl else 0] * v * v
+            s_parts[k] = s
+            q_parts[k] = q
+        return s_parts.sum(), q_parts.sum()
+
+    return {"step_scalar": step_scalar, "step_general": step_general, "kkt": kkt, "sums": sums}
+
+
+# ---------------------------------------------------------------------------------- torch backend
+CUDA_CHUNK = 1 << 26  # on a GPU a chunk only bounds the temporaries (256 MiB of float32)
+
+
+def _chunk_size(device: torch.device) -> int:
+    """Chunk length of the torch backend: cache-sized on the CPU, large on a GPU (few launches)."""
+    return CUDA_CHUNK if device.type == "cuda" else CHUNK
+
+
+def _piece(t: torch.Tensor, start: int, size: int) -> torch.Tensor:
+    return t if t.numel() == 1 else t[start:start + size]
+
+
+def _torch_step(x: torch.Tensor, c: _Coefficients, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """In-place update of one row; ``r`` stays a device tensor (no host synchronisation)."""
+    size = _chunk_size(x.device)
+    s = torch.zeros((), dtype=torch.float64, device=x.device)
+    q = torch.zeros((), dtype=torch.float64, device=x.device)
+    r = r.to(x.dtype)
+    for start in range(0, x.numel(), size):
+        xc = x[start:start + size]
+        lam = _piece(c.lam, start, size)
+        xc.sub_(_piece(c.e, start, size) * (lam * xc + r))
+        torch.clamp(xc, _piece(c.lo, start, size), _piece(c.hi, start, size), out=xc)
+        s += xc.sum(dtype=torch.float64)
+        q += (lam * xc * xc).sum(dtype=torch.float64)
+    return s, q
+
+
+def _torch_sums(x: torch.Tensor, lam: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    size = _chunk_size(x.device)
+    s = torch.zeros((), dtype=torch.float64, device=x.device)
+    q = torch.zeros((), dtype=torch.float64, device=x.device)
+    for start in range(0, x.numel(), size):
+        xc = x[start:start + size].to(torch.float64)
+        s += xc.sum()
+        q += (_piece(lam, start, size).to(torch.float64) * xc ** 2).sum()
+    return s, q
+
+
+def _torch_kkt(x: torch.Tensor, c: _Coefficients, r: torch.Tensor) -> torch.Tensor:
+    size = _chunk_size(x.device)
+    acc = torch.zeros((), dtype=torch.float64, device=x.device)
+    for start in range(0, x.numel(), size):
+        xc = x[start:start + size].to(torch.float64)
+        v = xc - 2.0 * r - 2.0 * _piece(c.lam, start, size).to(torch.float64) * xc
+        v = torch.clamp(v, _piece(c.lo, start, size).to(torch.float64), _piece(c.hi, start, size).to(torch.float64))
+        acc += ((v - xc) ** 2).sum()
+    return acc
+
+
+# ---------------------------------------------------------------------------------- the engine
+class FusedAggregative:
+    """Gradient agents on an aggregative problem, advanced in place one fused pass at a time.
+
+    Args:
+        problem: an aggregative problem (``problem.fused_family == "aggregative"``).
+        step_size: the agents' η (scalar or one per agent).
+        X: the starting joint action ``(B, N, 1)`` (validated, projected); **updated in place**.
+        types: the Planner's ``"belief"`` (default) or the ``"true"`` types.
+        backend: ``"numba"`` (CPU), ``"torch"`` (any device) or ``"auto"`` (numba on the CPU
+            when installed, torch otherwise).
+        reduce: optional function ``(tensor of float64 partial sums) -> global sums`` used by
+            :mod:`mechanism.distributed` (an all-reduce); ``None`` for one process.
+
+    After :meth:`step`, :attr:`loss` holds ``L`` at the new point (float64, shape ``(B,)``).
+    """
+
+    def __init__(self, problem: Any, step_size: Any, X: torch.Tensor, *, types: str = "belief",
+                 backend: Backend = "auto", reduce: Any = None) -> None:
+        if backend not in ("auto", "numba", "torch"):
+            raise InvalidParameterError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")
+        if backend == "auto":
+            backend = "numba" if X.device.type == "cpu" and numba_available() else "torch"
+        if backend == "numba" and X.device.type != "cpu":
+            raise InvalidParameterError(f"backend='numba' runs on the CPU; X is on {X.device}")
+        self.problem, self.backend, self._reduce = problem, backend, reduce
+        self.coef = aggregative_coefficients(problem, step_size, types)
+        self.X = X
+        self._rows = [X[b].reshape(-1) for b in range(X.shape[0])]
+        if not all(row.is_contiguous() for row in self._rows):
+            raise InvalidParameterError("the fused step needs a contiguous X")
+        self._numpy = [row.numpy() for row in self._rows] if backend == "numba" else None
+        self._np_coef = ({k: getattr(self.coef, k).cpu().numpy() for k in ("e", "lam", "lo", "hi")}
+                         if backend == "numba" else None)
+        self.S, self.Q = self._global_sums()
+
+    # -------------------------------------------------------------- sums
+    def _local_sums(self) -> torch.Tensor:
+        out = []
+        for b, row in enumerate(self._rows):
+            if self.backend == "numba":
+                s, q = _numba_kernels(row.numel())["sums"](self._numpy[b], self._np_coef["lam"], CHUNK)
+                out.append(torch.tensor([s, q], dtype=torch.float64))
+            else:
+                s, q = _torch_sums(row, self.coef.lam)
+                out.append(torch.stack([s, q]))
+        return torch.stack(out)  # (B, 2)
+
+    def _global_sums(self, local: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        local = self._local_sums() if local is None else local
+        total = local if self._reduce is None else self._reduce(local)
+        return total[:, 0].clone(), total[:, 1].clone()
+
+    @property
+    def residual(self) -> torch.Tensor:
+        """``r = Σx + c − Y`` per batch row (float64)."""
+        return self.S + self.coef.shift
+
+    @property
+    def loss(self) -> torch.Tensor:
+        """``L = r² + Σ λ_i x_i²`` at the current point, float64, shape ``(B,)``."""
+        return self.residual ** 2 + self.Q
+
+    # -------------------------------------------------------------- one iteration
+    def step(self) -> torch.Tensor:
+        """One planner iteration in place: every agent steps on its incentive; returns the new loss."""
+        local = []
+        if self.backend == "numba":
+            r = self.residual.tolist()
+            for b in range(len(self._rows)):
+                local.append(torch.tensor(self._numba_step(b, r[b]), dtype=torch.float64))
+        else:
+            r = self.residual
+            for b, row in enumerate(self._rows):
+                local.append(torch.stack(_torch_step(row, self.coef, r[b])))
+        self.S, self.Q = self._global_sums(torch.stack(local))
+        return self.loss
+
+    def _numba_step(self, b: int, r: float) -> tuple[float, float]:
+        k, x = self._np_coef, self._numpy[b]
+        kernels = _numba_kernels(x.shape[0])
+        if all(k[name].shape[0] == 1 for name in ("e", "lam", "lo", "hi")):
+            return kernels["step_scalar"](x, k["e"][0], k["lam"][0], k["lo"][0], k["hi"][0], r, CHUNK)
+        return kernels["step_general"](x, k["e"], k["lam"], k["lo"], k["hi"], r, CHUNK)
+
+    # -------------------------------------------------------------- diagnostics (not in the hot loop)
+    def kkt_residual(self) -> float:
+        """``max_b ‖Π(x + G) − x‖`` at the current point (one extra read of x)."""
+        r = self.residual.tolist()
+        parts = []
+        for b, row in enumerate(self._rows):
+            if self.backend == "numba":
+                k = self._np_coef
+                parts.append(_numba_kernels(row.numel())["kkt"](self._numpy[b], k["lam"], k["lo"], k["hi"], r[b], CHUNK))
+            else:
+                parts.append(float(_torch_kkt(row, self.coef, self.residual[b])))
+        local = torch.tensor(parts, dtype=torch.float64).reshape(-1, 1)
+        total = local if self._reduce is None else self._reduce(local)
+        return math.sqrt(float(total.max()))
+
+    def incentives(self) -> torch.Tensor:
+        """``G = −2r − 2λx`` at the current point, ``(B, N, 1)`` in the storage dtype (allocates N)."""
+        lam = self.coef.lam.reshape(1, -1, 1)
+        r = self.residual.to(self.X.dtype).reshape(-1, 1, 1)
+        return -2.0 * r - 2.0 * lam * self.X
