@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse
 import torch
 
 from .agents import AgentPolicy
@@ -46,7 +47,7 @@ from .planner import run_planner
 from .problem import Optimum, Problem
 
 __all__ = ["CASES", "DispatchCase", "load_case", "dispatch_problem", "lambda_iteration", "solve_dispatch",
-           "DispatchSolution", "DispatchRunResult", "run_dispatch", "dispatch_step_sizes", "price",
+           "DispatchSolution", "DispatchRunResult", "run_dispatch", "dispatch_step_sizes", "price", "megawatts",
            "generation_cost", "default_rho"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -123,6 +124,15 @@ def _sum_loss(system: torch.Tensor, costs: torch.Tensor) -> torch.Tensor:
     return system + costs.sum(-1)
 
 
+def _scaled_loss(system: torch.Tensor, costs: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return (system + costs.sum(-1)) / scale
+
+
+def _unit_to_mw(pmin: torch.Tensor, span: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """A normalised action ``u ∈ [0, 1]`` as megawatts: ``P = Pmin + u (Pmax − Pmin)``."""
+    return pmin.reshape(1, -1, 1) + u * span.reshape(1, -1, 1)
+
+
 def _dispatch_gradient(X: torch.Tensor, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """Closed form: ``∂L/∂P_i = b_i + 2 c_i P_i − π``, ``π = μ + ρ (D − ΣP)``."""
     x = X[..., 0]
@@ -136,9 +146,13 @@ def _dispatch_curvature(X: torch.Tensor, data: dict) -> torch.Tensor:
     return (2.0 * data["c"] + data["rho"]).reshape(-1, 1).to(X.dtype)
 
 
-def _dispatch_optimum(case: DispatchCase, data: dict) -> Optimum:
+def _dispatch_optimum(case: DispatchCase, normalized: bool, data: dict) -> Optimum:
     P, _ = lambda_iteration(_with_demand(case, float(data["D"])))
-    return Optimum(torch.as_tensor(P).reshape(-1, 1), float(np.sum(case.a + case.b * P + case.c * P ** 2)))
+    cost = float(np.sum(case.a + case.b * P + case.c * P ** 2))
+    if not normalized:
+        return Optimum(torch.as_tensor(P).reshape(-1, 1), cost)
+    u = (P - case.pmin) / np.where(case.pmax > case.pmin, case.pmax - case.pmin, 1.0)
+    return Optimum(torch.as_tensor(u).reshape(-1, 1), cost / float(data["scale"]))
 
 
 def _with_demand(case: DispatchCase, demand: float) -> DispatchCase:
@@ -146,7 +160,7 @@ def _with_demand(case: DispatchCase, demand: float) -> DispatchCase:
 
 
 def dispatch_problem(case: DispatchCase | str = "wood_wollenberg_3a", *, demand: float | None = None,
-                     rho: float | None = None, multiplier: float = 0.0) -> Problem:
+                     rho: float | None = None, multiplier: float = 0.0, normalized: bool = False) -> Problem:
     """The Planner's D-DAG for economic dispatch: agents ``P`` (N units, MW) → fuel costs and the
     augmented-Lagrangian balance term → ``L_ρ(P; μ)`` (see the module docstring).
 
@@ -155,6 +169,11 @@ def dispatch_problem(case: DispatchCase | str = "wood_wollenberg_3a", *, demand:
         demand: overrides the case's demand D (MW).
         rho: the augmented-Lagrangian weight ρ > 0 ($/MWh per MW); default :func:`default_rho`.
         multiplier: the starting multiplier μ ($/MWh); the Planner updates it in :func:`run_dispatch`.
+        normalized: if True, unit i acts with ``u_i ∈ [0, 1]`` (the agent node maps it to
+            ``P_i = Pmin_i + u_i (Pmax_i − Pmin_i)``) and the loss is divided by the fleet's cost at
+            full output ``Σ F_i(Pmax_i)`` (public data): the same problem on O(1) scales, for
+            learners such as PPO whose Gaussian policies and value losses assume them. No closed-form
+            gradient then (autograd through the map).
 
     Data nodes ``D, mu, rho, a, b, c`` (``with_data(mu=...)`` is how the Planner moves μ); bounds
     ``[Pmin, Pmax]``; each unit's private features are its own ``(b_i, c_i)``; system node
@@ -168,33 +187,47 @@ def dispatch_problem(case: DispatchCase | str = "wood_wollenberg_3a", *, demand:
     multiplier = require_finite_number("multiplier", multiplier)
     t = functools.partial(torch.as_tensor, dtype=torch.float64)
     g = DDAG()
-    g.add_agents("P", n=case.n_units)
+    if normalized:
+        g.add_agents("P", n=case.n_units, output=functools.partial(_unit_to_mw, t(case.pmin), t(case.pmax - case.pmin)))
+    else:
+        g.add_agents("P", n=case.n_units)
+    scale = float(np.sum(case.a + case.b * case.pmax + case.c * case.pmax ** 2)) if normalized else 1.0
     for name, value in (("D", case.demand), ("mu", multiplier), ("rho", rho), ("a", t(case.a)),
-                        ("b", t(case.b)), ("c", t(case.c))):
+                        ("b", t(case.b)), ("c", t(case.c)), ("scale", scale)):
         g.add_data(name, value)
     g.add_function("total", _total, inputs=["P"])
     g.add_function("system", _augmented_balance, inputs=["total", "D", "mu", "rho"])
     g.add_function("costs", _fuel_costs, inputs=["P", "a", "b", "c"])
-    g.add_function("loss", _sum_loss, inputs=["system", "costs"])
+    if normalized:
+        g.add_function("loss", _scaled_loss, inputs=["system", "costs", "scale"])
+    else:
+        g.add_function("loss", _sum_loss, inputs=["system", "costs"])
     g.set_loss("loss")
-    return Problem(g, lower=t(case.pmin).reshape(-1, 1), upper=t(case.pmax).reshape(-1, 1),
-                   system_node="system", costs_node="costs",
+    lower, upper = (0.0, 1.0) if normalized else (t(case.pmin).reshape(-1, 1), t(case.pmax).reshape(-1, 1))
+    return Problem(g, lower=lower, upper=upper, system_node="system", costs_node="costs",
                    features=t(np.stack([case.b, case.c], axis=1)), feature_names=("b", "c"),
-                   gradient_fn=_dispatch_gradient, curvature_fn=_dispatch_curvature,
-                   optimum_fn=functools.partial(_dispatch_optimum, case), name=f"dispatch[{case.name}]")
+                   gradient_fn=None if normalized else _dispatch_gradient,
+                   curvature_fn=None if normalized else _dispatch_curvature,
+                   optimum_fn=functools.partial(_dispatch_optimum, case, bool(normalized)),
+                   name=f"dispatch[{case.name}{',normalized' if normalized else ''}]")
+
+
+def megawatts(problem: Problem, X: Any) -> np.ndarray:
+    """Each unit's output ``P`` in MW, shape ``(B, N)`` (maps normalised actions back)."""
+    return problem.ddag.forward(problem.as_actions(X), problem.data())["P"][..., 0].detach().numpy()
 
 
 def price(problem: Problem, X: Any) -> np.ndarray:
     """The Planner's price ``π = μ + ρ (D − ΣP)`` ($/MWh) per instance, shape ``(B,)``: minus the
-    balance term's derivative, the same for every unit; ``π = λ`` at the dispatch optimum."""
-    X = problem.as_actions(X)
+    balance term's derivative with respect to any ``P_i`` (the same for every unit); ``π = λ`` at
+    the dispatch optimum."""
     d = problem.data()
-    return (d["mu"] + d["rho"] * (d["D"] - X.sum(dim=(1, 2)))).numpy()
+    return float(d["mu"]) + float(d["rho"]) * (float(d["D"]) - megawatts(problem, X).sum(-1))
 
 
 def generation_cost(problem: Problem, X: Any) -> np.ndarray:
     """Total fuel cost ``Σ F_i(P_i)`` ($/h) per instance, shape ``(B,)``."""
-    return problem.agent_costs(problem.as_actions(X)).sum(-1).numpy()
+    return problem.agent_costs(problem.as_actions(X)).sum(-1).detach().numpy()
 
 
 def dispatch_step_sizes(problem: Problem, safety: float = 0.9) -> torch.Tensor:
@@ -248,13 +281,14 @@ def solve_dispatch(case: DispatchCase) -> DispatchSolution:
     def fun(P: np.ndarray) -> float:
         return float(np.sum(case.a + case.b * P + case.c * P ** 2))
 
-    hess = np.diag(2.0 * case.c)
+    hess = scipy.sparse.diags(2.0 * case.c)  # sparse: the dense form makes trust-constr ~100x slower at N = 54
+    balance = scipy.sparse.csr_matrix(np.ones((1, case.n_units)))
     res = scipy.optimize.minimize(
         fun, x0=np.clip(np.full(case.n_units, case.demand / case.n_units), case.pmin, case.pmax),
         jac=lambda P: case.b + 2.0 * case.c * P, hess=lambda P: hess, method="trust-constr",
-        constraints=[scipy.optimize.LinearConstraint(np.ones((1, case.n_units)), case.demand, case.demand)],
+        constraints=[scipy.optimize.LinearConstraint(balance, case.demand, case.demand)],
         bounds=scipy.optimize.Bounds(case.pmin, case.pmax),
-        options={"gtol": 1e-12, "xtol": 1e-14, "maxiter": 20_000})
+        options={"gtol": 1e-9, "xtol": 1e-10, "maxiter": 20_000})
     lam = abs(float(res.v[0][0]))  # scipy's sign convention for v is f's gradient = -Jᵀv; λ > 0 here
     return DispatchSolution(np.asarray(res.x), lam, fun(res.x), "scipy trust-constr", bool(res.success),
                             str(res.message))
@@ -309,12 +343,13 @@ def run_dispatch(problem: Problem, policy: AgentPolicy, x0: Any, *, multiplier_e
         res = run_planner(current, policy, X, max_iters=multiplier_every, eps=0.0, tau=tau, record_actions=False,
                           record_every=multiplier_every)
         X, iterations, evaluations, wall = res.X, iterations + res.iterations, evaluations + res.evaluations, wall + res.wall_seconds
-        mismatch = D - float(X.sum())
+        mismatch = D - float(megawatts(current, X).sum())
         trace.append((iterations, mu, -mismatch))
         if abs(mismatch) <= balance_tol and res.kkt_residual <= tau:
             converged = True
             break
         mu += rho * mismatch
     final = problem.with_data(mu=mu)
-    return DispatchRunResult(X[0, :, 0].numpy().copy(), float(price(final, X)[0]), mu, float(generation_cost(final, X)[0]),
-                             float(X.sum()) - D, iterations, evaluations, rounds, converged, wall, trace)
+    P = megawatts(final, X)[0]
+    return DispatchRunResult(P.copy(), float(price(final, X)[0]), mu, float(generation_cost(final, X)[0]),
+                             float(P.sum()) - D, iterations, evaluations, rounds, converged, wall, trace)

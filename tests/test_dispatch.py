@@ -79,3 +79,21 @@ def test_bad_inputs_raise():
         dispatch_problem("ieee30", rho=0.0)
     with pytest.raises(InvalidParameterError, match="demand"):
         dispatch_problem("ieee30", demand=float("nan"))
+
+
+def test_normalized_form_is_the_same_problem_on_unit_scales():
+    case = load_case("ieee30")
+    P, lam = lambda_iteration(case)
+    mw = dispatch_problem(case, multiplier=lam)
+    unit = dispatch_problem(case, multiplier=lam, normalized=True)
+    opt = unit.optimum()
+    u = opt.x.unsqueeze(0)
+    from mechanism.dispatch import megawatts
+    assert np.allclose(megawatts(unit, u)[0], P, atol=1e-12)
+    scale = float(unit.data()["scale"])
+    assert abs(float(unit.loss(u)[0]) * scale - float(mw.loss(torch.as_tensor(P).reshape(1, -1, 1))[0])) < 1e-8
+    assert abs(price(unit, u)[0] - lam) < 1e-9 and float(unit.upper.max()) == 1.0
+    # at u* the normalised incentives vanish (interior units) or push into the bound (units at a limit)
+    G = incentives(unit, u).G[0, :, 0].numpy()
+    interior = (P > case.pmin + 1e-9) & (P < case.pmax - 1e-9)
+    assert np.abs(G[interior]).max() < 1e-9

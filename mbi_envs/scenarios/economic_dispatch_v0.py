@@ -15,7 +15,9 @@ its multiplier ``μ ← μ + ρ (D − ΣP)`` after every ``multiplier_every`` s
 multipliers: exact at its fixed point, see :mod:`mechanism.dispatch`). In one-shot mode μ stays
 at ``multiplier``. ``global_loss`` is ``L_ρ`` (equal to the fuel cost when ``ΣP = D``).
 
-**Action space.** ``Box(Pmin_i, Pmax_i, (1,), float64)`` per unit (MW); clipped.
+**Action space.** ``Box(Pmin_i, Pmax_i, (1,), float64)`` per unit (MW); clipped. With
+``normalized=True``: ``Box(0, 1)``, ``P_i = Pmin_i + u_i (Pmax_i − Pmin_i)``, and the loss (and so
+the reward) is divided by the fleet's cost at full output (O(1) scales for PPO).
 
 **Observation.** iterative ``[P_i, G_i, b_i, c_i, agent_index/(N−1), t/T]`` with the DPM incentive
 ``G_i = π − F_i'(P_i)`` ($/MWh); one-shot ``[b_i, c_i, agent_index/(N−1)]``.
@@ -30,7 +32,7 @@ at ``multiplier``. ``global_loss`` is ``L_ρ`` (equal to the fuel cost when ``Σ
 midpoint of each unit's range.
 
 **Arguments.** ``case="wood_wollenberg_3a", demand=None (the case's), rho=None`` (``4/Σ 1/(2c_i)``),
-``multiplier=0.0, multiplier_every=50, random_start=True``; default horizon 3000 steps.
+``multiplier=0.0, multiplier_every=50, random_start=True, normalized=False``; default horizon 3000 steps.
 
 **Version history.** v0: initial version.
 """
@@ -42,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from mechanism import Problem
-from mechanism.dispatch import dispatch_problem, generation_cost, price
+from mechanism.dispatch import dispatch_problem, generation_cost, megawatts, price
 from mechanism.errors import require_int_at_least
 
 from ..scenario import Scenario
@@ -67,21 +69,24 @@ def update_multiplier(every: int, t: int, problem: Problem, X: np.ndarray) -> Pr
     if t % every:
         return problem
     d = problem.data()
-    return problem.with_data(mu=float(d["mu"]) + float(d["rho"]) * (float(d["D"]) - float(X.sum())))
+    total = float(megawatts(problem, X[None]).sum())
+    return problem.with_data(mu=float(d["mu"]) + float(d["rho"]) * (float(d["D"]) - total))
 
 
 def dispatch_infos(problem: Problem, X: np.ndarray) -> dict[str, float]:
     """The price, multiplier, balance and fuel cost at the joint action ``X`` (``(N, 1)``)."""
     d = problem.data()
-    return {"system_marginal_price": float(price(problem, X)[0]), "multiplier": float(d["mu"]),
-            "balance_mw": float(X.sum()) - float(d["D"]), "generation_cost": float(generation_cost(problem, X)[0])}
+    return {"system_marginal_price": float(price(problem, X[None])[0]), "multiplier": float(d["mu"]),
+            "balance_mw": float(megawatts(problem, X[None]).sum()) - float(d["D"]),
+            "generation_cost": float(generation_cost(problem, X[None])[0])}
 
 
 def build(*, case: str = "wood_wollenberg_3a", demand: float | None = None, rho: float | None = None,
-          multiplier: float = 0.0, multiplier_every: int = 50, random_start: bool = True) -> Scenario:
+          multiplier: float = 0.0, multiplier_every: int = 50, random_start: bool = True,
+          normalized: bool = False) -> Scenario:
     """The dispatch scenario with the given parameters (see the module docstring)."""
     every = require_int_at_least("multiplier_every", multiplier_every, 1)
-    problem = dispatch_problem(case, demand=demand, rho=rho, multiplier=multiplier)
+    problem = dispatch_problem(case, demand=demand, rho=rho, multiplier=multiplier, normalized=normalized)
     low, high = problem.lower.numpy(), problem.upper.numpy()
     start = (functools.partial(uniform_in_box, low, high) if random_start
              else functools.partial(fixed_point, (low + high) / 2))
