@@ -45,7 +45,7 @@ from mechanism.dispatch import (dispatch_problem, dispatch_step_sizes, lambda_it
 from mechanism.exploration import AnnealedLangevinAgents, RestartAgents, coupled_rastrigin_problem
 from mechanism.supply_chain import solve_supply_chain, supply_chain_problem
 
-__all__ = ["MODES", "run_real_problems", "write_report", "wilson_interval", "dispatch_study", "supply_chain_study",
+__all__ = ["MODES", "run_real_problems", "write_report", "markdown", "verdicts", "wilson_interval", "dispatch_study", "supply_chain_study",
            "hit_rate_study", "dpm_timing"]
 
 #: budgets per mode
@@ -302,6 +302,55 @@ def _median(values: list[Any]) -> Any:
     return None if len(vals) < len(values) or not vals else float(np.median(vals))
 
 
+def _steps_cell(mbi: list[dict[str, Any]], n_units: int, steps: int) -> str:
+    median = _median([m["agent_steps_to_tolerance"] for m in mbi])
+    if median is not None:
+        return f"{median:.0f}"
+    worst = max(abs(m["balance_mw"]) for m in mbi)
+    return f"not within {steps * n_units} (final abs(ΣP − D) ≤ {worst:.1e} MW)"
+
+
+def verdicts(result: dict[str, Any]) -> list[str]:
+    """Plain-language verdicts computed from ``result`` with the stated tolerances."""
+    out = []
+    for r in result["dispatch"]:
+        lam = r["lambda_iteration"]["lambda"]
+        worst_price = max(abs(m["final_price"] - lam) for m in r["mbi"])
+        worst_dp = max(m["max_abs_dP"] for m in r["mbi"])
+        worst_bal = max(abs(m["balance_mw"]) for m in r["mbi"])
+        meets = (worst_price <= DISPATCH_TOL["price"] and worst_dp <= DISPATCH_TOL["dispatch_mw"]
+                 and worst_bal <= DISPATCH_TOL["balance_mw"])
+        out.append(f"dispatch {r['case']}: at the horizon MBI's price is within {worst_price:.1e} $/MWh of λ*, its dispatch "
+                   f"within {worst_dp:.1e} MW of P*, its balance within {worst_bal:.1e} MW on every start "
+                   f"({'meets' if meets else 'misses'} the stated tolerances)")
+        if r["ppo"]:
+            best = min(p["max_abs_dP"] for p in r["ppo"])
+            out.append(f"dispatch {r['case']}: PPO's best seed is {best:.2g} MW from P* "
+                       f"({'within' if best <= 1.0 else 'not within'} 1 MW)")
+    for r in result["supply_chain"]["sizes"]:
+        reached = all(m["agent_steps_to_1e-9_relative"] is not None for m in r["mbi"])
+        ppo = min((p["final_gap"] for p in r["ppo"]), default=None)
+        out.append(f"supply chain {r['width']}×{r['depth']}: MBI gradient and momentum agents "
+                   f"{'both reach' if reached else 'do not both reach'} a 1e-9 relative gap; PPO's best gap is "
+                   f"{_fmt(ppo, '.3g')} (L* = {r['optimal_loss']:.4g})")
+    for landscape in dict.fromkeys(r["landscape"] for r in result["hit_rate"]):
+        rows = {r["contender"]: r for r in result["hit_rate"] if r["landscape"] == landscape}
+        base = rows["gradient"]
+        for name, r in rows.items():
+            if name == "gradient":
+                continue
+            if r["ci_low"] > base["ci_high"]:
+                word = "higher than"
+            elif r["ci_high"] < base["ci_low"]:
+                word = "lower than"
+            else:
+                word = "not distinguishable from"
+            out.append(f"{landscape}: {name} hit rate {r['rate']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] is {word} "
+                       f"plain gradient's {base['rate']:.2f} [{base['ci_low']:.2f}, {base['ci_high']:.2f}] (Wilson 95% intervals "
+                       f"{'disjoint' if word != 'not distinguishable from' else 'overlap'})")
+    return out
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The report: three tables and the verdicts, all from ``result``."""
     lines = [f"# Real problems ({result['mode']} mode, {result['wall_seconds']:.0f} s)", "",
@@ -320,7 +369,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {r['case']} | {r['n_units']} | {_fmt(r['demand_mw'], '.6g')} | {r['lambda_iteration']['lambda']:.6f} | "
             f"{r['trust_constr']['lambda']:.6f} | {np.median([m['final_price'] for m in mbi]):.9f} | "
             f"{_fmt(max(m['max_abs_dP'] for m in mbi), '.1e')} | "
-            f"{_fmt(_median([m['agent_steps_to_tolerance'] for m in mbi]), '.0f')} | "
+            f"{_steps_cell(mbi, r['n_units'], result['config']['dispatch_steps'])} | "
             + (f"{ppo[0]['agent_steps']} | {_fmt(float(np.median([p['max_abs_dP'] for p in ppo])), '.3g')} | "
                f"{_fmt(float(np.median([abs(p['balance_mw']) for p in ppo])), '.3g')} | "
                f"{_fmt(float(np.median([p['loss_gap'] for p in ppo])), '.3g')} |" if ppo else "not run | — | — | — |"))
@@ -354,7 +403,8 @@ def markdown(result: dict[str, Any]) -> str:
         budget = f"{r['agent_steps']} agent-steps per training run" if "agent_steps" in r else f"{r['iterations']} iterations"
         lines.append(f"| {r['landscape']} | {r['contender']} | {r['n']} | {r['hits']} | {r['rate']:.2f} | "
                      f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}] | {r['median_final_gap']:.3g} | {budget} |")
-    lines += ["", "Hit: final loss within the tolerance of the global minimum (C.10: 0.01, Rastrigin: 1e-3)."]
+    lines += ["", "Hit: final loss within the tolerance of the global minimum (C.10: 0.01, Rastrigin: 1e-3).",
+              "", "## Verdicts (computed)", ""] + [f"- {v}" for v in verdicts(result)]
     return "\n".join(lines) + "\n"
 
 
