@@ -55,7 +55,8 @@ MODES: dict[str, dict[str, Any]] = {
               "chain_sizes": [(2, 4)], "chain_iters": 3000, "timing_widths": [2, 4, 8, 16], "timing_depths": [3, 5, 9],
               "hit_runs": 30, "hit_ppo_seeds": [0, 1], "hit_ppo_steps": 4000},
     "full": {"dispatch_cases": ["wood_wollenberg_3a", "ieee30", "ieee118"], "dispatch_seeds": [0, 1, 2, 3, 4],
-             "dispatch_steps": 3000, "ppo_dispatch_cases": ["wood_wollenberg_3a", "ieee30"], "ppo_steps": 30_000,
+             "dispatch_steps": 3000, "dispatch_steps_by_case": {"ieee118": 6000},
+             "ppo_dispatch_cases": ["wood_wollenberg_3a", "ieee30"], "ppo_steps": 30_000,
              "ppo_seeds": [0, 1], "chain_sizes": [(2, 4), (3, 4)], "chain_iters": 4000,
              "timing_widths": [2, 4, 8, 16, 32, 64], "timing_depths": [3, 5, 9, 17], "hit_runs": 100,
              "hit_ppo_seeds": list(range(10)), "hit_ppo_steps": 20_000},
@@ -147,7 +148,9 @@ def dispatch_study(cfg: dict[str, Any]) -> list[dict[str, Any]]:
     for case_name in cfg["dispatch_cases"]:
         ref = _dispatch_reference(case_name)
         P_star, lam = ref["lambda_iteration"]["P"], ref["lambda_iteration"]["lambda"]
-        ref["mbi"] = [_mbi_dispatch_run(case_name, s, cfg["dispatch_steps"], P_star, lam) for s in cfg["dispatch_seeds"]]
+        steps = cfg.get("dispatch_steps_by_case", {}).get(case_name, cfg["dispatch_steps"])
+        ref["steps"] = steps
+        ref["mbi"] = [_mbi_dispatch_run(case_name, s, steps, P_star, lam) for s in cfg["dispatch_seeds"]]
         ref["ppo"] = ([_ppo_dispatch_run(case_name, s, cfg["ppo_steps"], P_star, lam) for s in cfg["ppo_seeds"]]
                       if case_name in cfg["ppo_dispatch_cases"] else [])
         rows.append(ref)
@@ -249,14 +252,21 @@ def hit_rate_study(cfg: dict[str, Any]) -> list[dict[str, Any]]:
     for name, spec in _landscapes().items():
         X0 = _starts(spec, cfg["hit_runs"])
         p = spec["problem"]
+        finals = {}
         for label, policy in _policies(spec).items():
             res = run_planner(p, policy, X0, max_iters=spec["iters"], eps=0.0, tau=0.0, record_actions=False,
                               record_every=spec["iters"])
+            finals[label] = res.X
             gaps = res.loss.numpy() - spec["L_star"]
-            rows.append({"landscape": name, "contender": label, "iterations": spec["iters"],
-                         "median_final_gap": float(np.median(gaps)), "wall_seconds": res.wall_seconds,
-                         "tolerance": spec["tol"], "L_star": spec["L_star"], "L_star_source": spec["L_star_source"],
-                         **wilson_interval(int((gaps <= spec["tol"]).sum()), len(gaps))})
+            row = {"landscape": name, "contender": label, "iterations": spec["iters"],
+                   "median_final_gap": float(np.median(gaps)), "wall_seconds": res.wall_seconds,
+                   "tolerance": spec["tol"], "L_star": spec["L_star"], "L_star_source": spec["L_star_source"],
+                   **wilson_interval(int((gaps <= spec["tol"]).sum()), len(gaps))}
+            if label == "restart":  # did they restart, and did they end somewhere else than plain descent?
+                row["restarts_per_agent_mean"] = float(policy.restarts.float().mean())
+                row["share_ending_at_gradient_point"] = float(
+                    ((res.X - finals["gradient"]).abs().amax(dim=(1, 2)) < 1e-3).double().mean())
+            rows.append(row)
         if name == "C.10":
             rows.append(_ppo_hit_rate(spec, cfg))
     return rows
@@ -369,7 +379,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {r['case']} | {r['n_units']} | {_fmt(r['demand_mw'], '.6g')} | {r['lambda_iteration']['lambda']:.6f} | "
             f"{r['trust_constr']['lambda']:.6f} | {np.median([m['final_price'] for m in mbi]):.9f} | "
             f"{_fmt(max(m['max_abs_dP'] for m in mbi), '.1e')} | "
-            f"{_steps_cell(mbi, r['n_units'], result['config']['dispatch_steps'])} | "
+            f"{_steps_cell(mbi, r['n_units'], r.get('steps', result['config']['dispatch_steps']))} | "
             + (f"{ppo[0]['agent_steps']} | {_fmt(float(np.median([p['max_abs_dP'] for p in ppo])), '.3g')} | "
                f"{_fmt(float(np.median([abs(p['balance_mw']) for p in ppo])), '.3g')} | "
                f"{_fmt(float(np.median([p['loss_gap'] for p in ppo])), '.3g')} |" if ppo else "not run | — | — | — |"))
