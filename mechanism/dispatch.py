@@ -325,7 +325,8 @@ def run_dispatch(problem: Problem, policy: AgentPolicy, x0: Any, *, multiplier_e
     Each round, the units play up to ``multiplier_every`` iterations of Algorithm 1
     (:func:`run_planner`) on ``L_ρ(P; μ)``; then the Planner updates ``μ ← μ + ρ (D − ΣP)``.
     Stops when ``|ΣP − D| ≤ balance_tol`` (MW) and the KKT residual of the round's end point is
-    ``≤ tau``, or after ``max_rounds`` rounds. Batch size 1.
+    ``≤ tau``, or after ``max_rounds`` rounds. Batch size 1. The policy is reset at the start
+    of every round (stateful agents such as momentum start each round afresh).
     """
     multiplier_every = require_int_at_least("multiplier_every", multiplier_every, 1)
     max_rounds = require_int_at_least("max_rounds", max_rounds, 1)

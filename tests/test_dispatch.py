@@ -97,3 +97,27 @@ def test_normalized_form_is_the_same_problem_on_unit_scales():
     G = incentives(unit, u).G[0, :, 0].numpy()
     interior = (P > case.pmin + 1e-9) & (P < case.pmax - 1e-9)
     assert np.abs(G[interior]).max() < 1e-9
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from mechanism.dispatch import DispatchCase  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 8), st.floats(0.05, 0.95), st.integers(0, 10_000))
+def test_lambda_iteration_satisfies_the_kkt_conditions(n, fill, seed):
+    """Random feasible cases: balance holds, interior units share one marginal cost λ, units at
+    Pmin have marginal cost ≥ λ, units at Pmax ≤ λ (equal incremental cost with limits)."""
+    rng = np.random.default_rng(seed)
+    pmin = rng.uniform(0, 50, n)
+    pmax = pmin + rng.uniform(10, 200, n)
+    D = float(pmin.sum() + fill * (pmax - pmin).sum())
+    case = DispatchCase("random", "test", D, rng.uniform(0, 100, n), rng.uniform(5, 15, n),
+                        rng.uniform(1e-3, 1e-2, n), pmin, pmax)
+    P, lam = lambda_iteration(case)
+    mc = case.b + 2 * case.c * P
+    assert abs(P.sum() - D) < 1e-8 * max(1.0, D)
+    interior = (P > pmin + 1e-9) & (P < pmax - 1e-9)
+    assert np.all(np.abs(mc[interior] - lam) < 1e-8)
+    assert np.all(mc[P <= pmin + 1e-9] >= lam - 1e-8) and np.all(mc[P >= pmax - 1e-9] <= lam + 1e-8)
