@@ -22,6 +22,7 @@ __all__ = ["SCENARIO_MODULES", "GAME_MODULES", "game_ids", "env_ids", "make", "m
 SCENARIO_MODULES = (
     "assembly_line_v0", "symmetric_parallel_v0", "heterogeneous_parallel_v0", "coupled_resource_v0",
     "nonconvex_v0", "time_cost_v0", "effort_cost_v0", "hidden_cost_v0", "dynamic_target_v0",
+    "economic_dispatch_v0", "supply_chain_v0",
 )
 COMMON_KWARGS = ("mode", "reward_mode", "max_steps", "render_mode", "private_share")
 # Games that are not MechanismEnv scenarios: the module's own ``parallel_env(**kwargs)`` builds them
