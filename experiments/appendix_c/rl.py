@@ -34,6 +34,10 @@ def c6_checks(m: dict, r: dict) -> list[dict]:
 
 
 def _mbi_runs(p, opt, x0, target_gap: float, cfg: Config) -> dict:
+    """MBI at the paper's η and at 0.99·η_max: agent-steps and seconds to PPO's gap and to 1e-10,
+    and (paper η) the gap after ppo_timesteps / 50 agent-steps: the claim "50× faster" holds for
+    any PPO gap at or above it, so a machine-dependent PPO result flips the verdict only if it
+    rises that high."""
     mbi = {}
     for label, eta in (("paper_eta", 1e-3), ("near_max_stable_eta", 0.99 * stability_limit(p))):
         r = run_planner(p, GradientAgents(eta), x0, max_iters=cfg.iters_c6_max, eps=1e-15, tau=1e-12,
@@ -47,8 +51,16 @@ def _mbi_runs(p, opt, x0, target_gap: float, cfg: Config) -> dict:
                       "env_steps_to_best_ppo_gap": None if hit_ppo is None else hit_ppo * p.n_agents,
                       "wall_seconds_to_best_ppo_gap": None if hit_ppo is None else per_iter * hit_ppo,
                       "final_rel_loss_gap": rel_gap(scalar(r.loss), opt.loss),
+                      "loss_gap_after_ppo_budget_over_50": _gap_at(r.history, cfg.ppo_timesteps / (50 * p.n_agents),
+                                                                   opt.loss),
                       "wall_clock_method": "run wall-clock × (iterations to the gap / iterations run)"}
     return mbi
+
+
+def _gap_at(history, iteration: float, ref: float) -> float:
+    """Loss gap at the last recorded iteration ≤ ``iteration``."""
+    idx = int(np.searchsorted(history.iterations, iteration, side="right")) - 1
+    return float(history.loss[max(idx, 0), 0] - ref)
 
 
 def c6(cfg: Config) -> dict:
@@ -81,4 +93,6 @@ def c6(cfg: Config) -> dict:
         f"The paper trained no RL. Real PPO, {cfg.ppo_timesteps} agent-steps × {len(cfg.ppo_seeds)} seeds: median "
         f"best gap {best_ppo_gap:.3g} ({best_mode} reward); MBI with the paper's η reaches it in {paper_steps} "
         f"agent-steps, with 0.99×η_max in {mbi['near_max_stable_eta']['env_steps_to_best_ppo_gap']}, and 1e-10 in "
-        f"{mbi['paper_eta']['env_steps_to_gap_1e-10']} / {mbi['near_max_stable_eta']['env_steps_to_gap_1e-10']}.")
+        f"{mbi['paper_eta']['env_steps_to_gap_1e-10']} / {mbi['near_max_stable_eta']['env_steps_to_gap_1e-10']}. "
+        f"'50× faster' would need a PPO gap ≥ {mbi['paper_eta']['loss_gap_after_ppo_budget_over_50']:.3g} "
+        f"(MBI's gap after 1/50 of PPO's budget).")

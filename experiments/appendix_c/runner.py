@@ -92,10 +92,13 @@ def run_metadata(cfg: Config | None = None) -> dict[str, Any]:
             versions[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             versions[pkg] = None
-    threads = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    # thread counts and the kernel-dispatch switches that change float results (docs/appendix_c.md)
+    threads = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                              "MKL_CBWR", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}
     meta = {"python": platform.python_version(), "platform": platform.platform(), "cpu_model": _cpu_model(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch_interop_threads": torch.get_num_interop_threads(), "thread_env": threads,
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch_parallel_info": torch.__config__.parallel_info().splitlines()[:6], "packages": versions}
     if cfg is not None:
         meta["config"] = {k: (str(v) if k == "out" else v) for k, v in dataclasses.asdict(cfg).items()}
