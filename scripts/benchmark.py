@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
 def print_summary(payload: dict) -> None:
     """The headline as a table on the terminal (rich if installed)."""
     from experiments.benchmark.markdown import cell
-    rows = [(h["scenario"], h["ppo"], h["mbi"], cell(h["steps_ratio"]), cell(h["seconds_ratio"]),
+    rows = [(h["scenario"], h["ppo"], h["mbi"], cell(h["steps_ratio"], "∞"), cell(h["seconds_ratio"], "∞"),
              h["winner_steps"], h["winner_seconds"]) for h in payload["headline"]]
     cols = ("scenario", "PPO", "MBI", "steps ratio PPO/MBI", "time ratio", "fewer steps", "less time")
     try:

@@ -164,7 +164,8 @@ def test_headline_on_hand_made_records_has_the_known_answer():
     assert (paper["winner_steps"], paper["seeds_won_by_mbi_steps"]) == ("MBI", 2)
     assert oracle["mbi_never_reached_seeds"] == 1 and oracle["seeds_won_by_mbi_steps"] == 0
     assert oracle["winner_steps"] == "PPO" and oracle["winner_seconds"] == "PPO"
-    assert oracle["steps_ratio"]["n_null"] == 1
+    assert oracle["steps_ratio"]["median"] == pytest.approx(0.125)   # ratios 0 (never) and 200/800
+    assert oracle["steps_ratio"]["n_null"] == 0
     md = to_markdown({"config": {"mode": "t", "budget": 1, "seeds": [0, 1], "total_seconds": 1, "machine": "m"},
                       "records": recs, "headline": headline(recs), "scenarios": [], "summary": []})
     assert "Rows PPO wins" in md and "ppo-oneshot-team vs mbi-gradient-oracle" in md

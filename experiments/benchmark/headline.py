@@ -3,7 +3,8 @@
 Per scenario, PPO variant and MBI variant, per seed: PPO's best gap over its training curve is
 the target; PPO's agent-steps and training seconds to first reach it, and the MBI variant's on
 the same seed (read on a 20-per-decade ε grid: an upper bound, conservative for MBI). Ratio =
-PPO / MBI (> 1: MBI needed less). A seed is won by whichever needed fewer agent-steps (seconds);
+PPO / MBI (> 1: MBI needed less; 0 when MBI never reached the target; +inf, shown ∞, when MBI's
+start was already there). A seed is won by whichever needed fewer agent-steps (seconds);
 MBI loses a seed when it never reached PPO's best gap. Seeds on which PPO's best was its
 untrained policy (step 0) are not compared.
 """
@@ -71,6 +72,14 @@ def _first_reach_grid(record: dict[str, Any], target: float) -> tuple[int | None
     return None, None
 
 
+def _ratio(ppo: float, mbi: float | None) -> float | None:
+    """PPO / MBI: 0 when MBI never got there (PPO infinitely better), ``None`` (= +inf in the
+    statistics) when MBI was there at its start (needed nothing)."""
+    if mbi is None:
+        return 0.0
+    return None if mbi == 0 else ppo / mbi
+
+
 def compare_seed(ppo: dict[str, Any], mbi: dict[str, Any]) -> dict[str, Any] | None:
     """One seed of the headline; ``None`` when PPO's best gap was its untrained policy's."""
     target = ppo["best_gap"]
@@ -81,8 +90,7 @@ def compare_seed(ppo: dict[str, Any], mbi: dict[str, Any]) -> dict[str, Any] | N
         return None
     m_steps, m_secs = _first_reach_grid(mbi, target)
     return {"target": target, "ppo_steps": p_steps, "ppo_seconds": p_secs, "mbi_steps": m_steps,
-            "mbi_seconds": m_secs, "steps_ratio": p_steps / m_steps if m_steps else None,
-            "seconds_ratio": p_secs / m_secs if m_secs else None,
+            "mbi_seconds": m_secs, "steps_ratio": _ratio(p_steps, m_steps), "seconds_ratio": _ratio(p_secs, m_secs),
             "steps_winner": "mbi" if m_steps is not None and m_steps < p_steps else "ppo",
             "seconds_winner": "mbi" if m_secs is not None and m_secs < p_secs else "ppo"}
 

@@ -26,14 +26,15 @@ def fmt(x: Any, digits: int = 3) -> str:
 
 
 def cell(stat: dict[str, Any], null: str = "never") -> str:
-    """``median [CI]``; a ``None`` median reads ``never (k/n)`` (time to accuracy) or ``null (k/n)``."""
+    """``median [CI]``; a ``None`` median reads ``null (k/n)`` (``never`` for time to accuracy, ``∞``
+    for ratios); ``(k/n null)`` after a finite median counts the ``None`` entries."""
     if stat["median"] is None:
         return f"{null} ({stat['n_null']}/{stat['n']})" if stat["n_null"] else "—"
     s = fmt(stat["median"])
     if stat["ci_low"] is not None or stat["ci_high"] is not None:
         s += f" [{fmt(stat['ci_low'])}, {fmt(stat['ci_high'])}]"
     if stat["n_null"]:
-        s += f" ({stat['n_null']}/{stat['n']} never)"
+        s += f" ({stat['n_null']}/{stat['n']} {null})"
     return s
 
 
@@ -50,8 +51,8 @@ def headline_table(rows: Sequence[dict[str, Any]]) -> list[str]:
             continue
         n = h["ppo_improved_seeds"]
         lines.append(f"| {h['scenario']} | {h['ppo']} | {mbi} | {cell(h['ppo_best_gap'])} | {cell(h['ppo_env_steps'])} "
-                     f"| {cell(h['mbi_env_steps'])} | **{cell(h['steps_ratio'])}** | {cell(h['ppo_seconds'])} "
-                     f"| {cell(h['mbi_seconds'])} | **{cell(h['seconds_ratio'])}** "
+                     f"| {cell(h['mbi_env_steps'])} | **{cell(h['steps_ratio'], '∞')}** | {cell(h['ppo_seconds'])} "
+                     f"| {cell(h['mbi_seconds'])} | **{cell(h['seconds_ratio'], '∞')}** "
                      f"| {h['winner_steps']} ({h['seeds_won_by_mbi_steps']}/{n} MBI) "
                      f"| {h['winner_seconds']} ({h['seeds_won_by_mbi_seconds']}/{n} MBI) "
                      f"| {h['mbi_never_reached_seeds']}/{n} |")
@@ -113,7 +114,8 @@ def to_markdown(payload: dict[str, Any]) -> str:
              "## Headline: every MBI variant against PPO, at the best gap PPO reached", "",
              "Per seed: PPO's best gap over its training curve is the target; agent-steps and seconds to first "
              "reach it for PPO (training so far) and for the MBI variant on the same seed (read on a 20-per-decade "
-             "ε grid: conservative for MBI). Ratio = PPO / MBI (> 1: MBI needed less). `fewer steps` / `less time`: "
+             "ε grid: conservative for MBI). Ratio = PPO / MBI (> 1: MBI needed less; 0: MBI never reached the "
+             "target; ∞: MBI's start was already there). `fewer steps` / `less time`: "
              "the side that wins the majority of seeds (MBI loses a seed where it never reaches the target).", ""]
     lines += headline_table(payload["headline"]) + [""] + _ppo_wins(payload["headline"])
     lines += ["", "## Final metrics per scenario and contender", ""]
