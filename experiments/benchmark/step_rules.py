@@ -2,7 +2,9 @@
 
 * :class:`ArmijoPlannerPolicy`: the Planner picks one step η_t per iteration by backtracking
   (Armijo) on the loss L it evaluates anyway. Each trial ``L(Π(X + η G))`` is one forward loss
-  evaluation, counted in ``extra_evaluations``. The Planner publishes η_t with the incentives;
+  evaluation, counted in ``extra_evaluations`` (start at 2·η_{t−1}, halve until
+  ``L(Π(X + ηG)) ≤ L(X) − 1e-4·G·(Π(X + ηG) − X) + 1e-14·|L(X)|``, at most 60 trials; the last
+  term only absorbs rounding at the optimum). The Planner publishes η_t with the incentives;
   agents step ``x_i ← Π_i(x_i + η_t G_i)``.
 * :class:`AdaptiveStepAgents`: each agent adapts its own step from its own incentive history
   only (Rprop-/delta-bar-delta style): ``η_i ← 1.2 η_i`` while the sign of ``G_i`` is unchanged
@@ -79,7 +81,8 @@ class ArmijoPlannerPolicy(mbi_envs.MBIPolicy):
             cand = problem.project(X + eta * G)
             self.extra_evaluations += 1
             decrease = float((G * (cand - X)).sum())  # = −∇L·(x⁺ − x) ≥ 0 for a projected ascent step on −L
-            if float(problem.loss(cand)[0]) <= loss_x - ARMIJO_C * decrease:
+            # slack of 1e-14·|L|: at the optimum rounding alone must not force 60 halvings
+            if float(problem.loss(cand)[0]) <= loss_x - ARMIJO_C * decrease + 1e-14 * abs(loss_x):
                 break
             eta *= ARMIJO_SHRINK
         self._eta = eta
