@@ -38,6 +38,7 @@ CHECKS: dict[str, Callable[[dict, dict], list[dict]]] = {
     "C.17": c17_checks, "C.18": c18_checks,
 }
 
+RUN_THREADS = 1  # torch threads while the experiments run (small tensors; removes a core-count effect)
 PACKAGES = ("torch", "numpy", "scipy", "stable-baselines3", "gymnasium", "pettingzoo", "matplotlib")
 
 
@@ -49,6 +50,15 @@ def run_all(cfg: Config, only: list[str] | None = None, progress: bool = True) -
     if unknown:
         raise ValueError(f"unknown experiment ids {unknown}; choose from {list(EXPERIMENTS)}")
     results: dict[str, dict] = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(RUN_THREADS)
+    try:
+        return _run(cfg, ids, progress, results)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(cfg: Config, ids: list[str], progress: bool, results: dict[str, dict]) -> dict[str, dict]:
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -97,8 +107,10 @@ def run_metadata(cfg: Config | None = None) -> dict[str, Any]:
                                               "MKL_CBWR", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}
     meta = {"python": platform.python_version(), "platform": platform.platform(), "cpu_model": _cpu_model(),
             "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch_threads_while_running_appendix_c": RUN_THREADS,
             "torch_interop_threads": torch.get_num_interop_threads(), "thread_env": threads,
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "load_average_1_5_15_min_at_end": list(os.getloadavg()),  # timings (C.18) depend on it
             "torch_parallel_info": torch.__config__.parallel_info().splitlines()[:6], "packages": versions}
     if cfg is not None:
         meta["config"] = {k: (str(v) if k == "out" else v) for k, v in dataclasses.asdict(cfg).items()}
