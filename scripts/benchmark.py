@@ -7,9 +7,11 @@
     python scripts/benchmark.py --from-json results/benchmark/benchmark.json --out runs/bench-refresh
 
 Measured run times on the 2-core development machine (docs/benchmark.md has the details):
-quick ≈ 3 min idle (more under load); full = 52 min idle before the three non-oracle MBI
-variants were added (they cost seconds, PPO dominates). The default mode is quick: the
-command should finish while you wait; ask for --mode full when you mean it.
+quick: 83 s idle (2 seeds, before the three non-oracle MBI variants were added), 444 s with
+3 seeds and all variants under load; medium: 925 s under load (before the new variants);
+full: 52 min idle (before the new variants; they cost seconds per run, PPO dominates).
+The default mode is quick: the command should finish while you wait; ask for --mode full
+when you mean it.
 
 --estimate-from FILE runs nothing: it predicts the run time of the configuration you ask for
 from the per-step rates measured in FILE (a benchmark.json), and prints the ten largest parts.
