@@ -139,7 +139,8 @@ def key_number(eid: str, entry: dict) -> str:
         "C.1": lambda: f"|G|max@200={m['G_max_at_200']:.3g} (paper 1.8e-3)",
         "C.2": lambda: f"rel gap={m['rel_loss_gap']:.1e}",
         "C.3": lambda: f"rel gap={m['rel_loss_gap']:.1e}",
-        "C.4": lambda: f"max misreport gain={m['ic_max_gain_from_misreport']:.1e}",
+        "C.4": lambda: (f"DPM price regret={m['dpm_price_max_ex_post_regret']:.3g} "
+                        f"(VCG {m['vcg_max_ex_post_regret']:.1e})"),
         "C.5": lambda: f"true min L={r['loss']:.3g} (paper 11.11: {m['paper_point_class']})",
         "C.6": lambda: (f"PPO median best gap {m['best_ppo_loss_gap']:.3g} ({m['ppo_timesteps']} agent-steps × "
                         f"{len(m['ppo_seeds'])} seeds); MBI to it: "
