@@ -90,6 +90,7 @@ class VectorMechanismEnv:
         self._state: dynamics.JointEvaluation | None = None
         self._t, self._running = 0, False
         self.problem: Problem = scenario.problem
+        self.render_mode = None  # rendering is the dict env's (MechanismEnv.render)
 
     # ------------------------------------------------------------------ helpers
     def _tensor(self, value: Any) -> torch.Tensor:
@@ -107,6 +108,10 @@ class VectorMechanismEnv:
     def _optimal_loss(self, problem: Problem) -> float | None:
         self.template.problem = problem  # the template caches references per problem object
         return self.template.optimal_loss
+
+    def seed(self, seed: int | Sequence[int] | None) -> None:
+        """Reseed the copies' start generators now: an int (copy ``b`` gets ``seed + b``) or ``B`` ints."""
+        self._seed(seed)
 
     def _seed(self, seed: int | Sequence[int] | None) -> None:
         if seed is None:
