@@ -22,6 +22,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -73,13 +74,16 @@ def bench_batched(n_agents: int, num_envs: int, seconds: float, repeats: int, de
             "agent_steps_per_second": num_envs * n_agents / step_s}
 
 
-def bench_ppo(n_agents: int, copies: int, rollouts: int, vectorized: bool) -> dict:
-    """Train SB3 PPO for ``rollouts`` rollouts; split the wall-clock into rollouts and updates."""
+def bench_ppo(n_agents: int, copies: int, rollouts: int, vectorized: bool, n_epochs: int | None = None) -> dict:
+    """Train SB3 PPO for ``rollouts`` rollouts; split the wall-clock into rollouts and updates.
+    ``n_epochs`` overrides the README's 10 (a lighter update, to show the rollout-bound regime)."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
 
     from baselines.ppo import make_vec_env
-    from baselines.ppo_experiment import ONE_SHOT_DEFAULTS as cfg
+    from baselines.ppo_experiment import ONE_SHOT_DEFAULTS
+
+    cfg = ONE_SHOT_DEFAULTS if n_epochs is None else replace(ONE_SHOT_DEFAULTS, n_epochs=n_epochs)
 
     class Timer(BaseCallback):
         def __init__(self):
@@ -142,14 +146,19 @@ def write_markdown(path: Path, meta: dict, env_rows: list[dict], ppo_rows: list[
                      f"{r['step_seconds'] * 1e6:,.1f} µs | {r['agent_steps_per_second']:,.0f} | "
                      f"{r['agent_steps_per_second'] / dict_rate:,.1f} |")
     if ppo_rows:
-        lines += ["", "| PPO path | copies × N | agent-steps | train s | update s (share) | "
-                  "training agent-steps/s | rollout agent-steps/s |", "|---|---|---:|---:|---:|---:|---:|"]
+        lines += ["", "| PPO path | n_epochs | copies × N | agent-steps | train s | update s (share) | "
+                  "training agent-steps/s | rollout agent-steps/s |", "|---|---:|---|---:|---:|---:|---:|---:|"]
         for r in ppo_rows:
-            lines.append(f"| {r['path']} | {r['copies']} × {r['n_agents']} | {r['agent_steps']:,} | "
+            lines.append(f"| {r['path']} | {r['hyperparameters']['n_epochs']} | {r['copies']} × {r['n_agents']} | "
+                         f"{r['agent_steps']:,} | "
                          f"{r['train_seconds']:.1f} | {r['update_seconds']:.1f} ({r['update_fraction']:.0%}) | "
                          f"{r['train_agent_steps_per_second']:,.0f} | {r['rollout_agent_steps_per_second']:,.0f} |")
-        ratio = ppo_rows[-1]["train_agent_steps_per_second"] / ppo_rows[0]["train_agent_steps_per_second"]
-        lines += ["", f"PPO training speed-up, batched over dict path: {ratio:.2f}×"]
+        lines.append("")
+        for dict_row, batched_row in zip(ppo_rows[::2], ppo_rows[1::2]):
+            train = batched_row["train_agent_steps_per_second"] / dict_row["train_agent_steps_per_second"]
+            rollout = batched_row["rollout_agent_steps_per_second"] / dict_row["rollout_agent_steps_per_second"]
+            lines.append(f"PPO n_epochs={dict_row['hyperparameters']['n_epochs']}: batched over dict path "
+                         f"{train:.2f}× training agent-steps/s, {rollout:.2f}× rollout agent-steps/s.")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -164,6 +173,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--ppo-copies", type=int, default=8)
     parser.add_argument("--ppo-rollouts", type=int, default=2)
+    parser.add_argument("--ppo-epochs", type=int, nargs="+", default=[10],
+                        help="PPO n_epochs settings, each timed on both paths (10: the README's)")
     parser.add_argument("--skip-ppo", action="store_true")
     parser.add_argument("--out", default=None, help="write OUT.json and OUT.md")
     args = parser.parse_args()
@@ -183,11 +194,13 @@ def main() -> None:
               f"({r['agent_steps_per_second'] / env_rows[0]['agent_steps_per_second']:,.1f}x dict)", flush=True)
     ppo_rows = []
     if not args.skip_ppo:
-        for vectorized in (False, True):
-            row = bench_ppo(N, args.ppo_copies, args.ppo_rollouts, vectorized)
-            print(f"PPO {row['path']:>8}: {row['train_agent_steps_per_second']:,.0f} training agent-steps/s, "
-                  f"update {row['update_seconds']:.1f} s of {row['train_seconds']:.1f} s", flush=True)
-            ppo_rows.append(row)
+        for epochs in args.ppo_epochs:
+            for vectorized in (False, True):
+                row = bench_ppo(N, args.ppo_copies, args.ppo_rollouts, vectorized, epochs)
+                print(f"PPO {row['path']:>8} n_epochs={epochs}: {row['train_agent_steps_per_second']:,.0f} "
+                      f"training agent-steps/s, update {row['update_seconds']:.1f} s of {row['train_seconds']:.1f} s",
+                      flush=True)
+                ppo_rows.append(row)
     meta["load_end"] = [round(v, 2) for v in os.getloadavg()]
     if args.out:
         out = Path(args.out)
