@@ -101,6 +101,8 @@ class VectorMechanismEnv:
         (both cached per problem object, as the dict env caches references)."""
         key = id(problem)
         if key not in self._problems:
+            if len(self._problems) >= 64:  # a schedule that builds a new problem per step: stay bounded
+                self._problems.clear()
             moved = problem.to(self.device, self.dtype)
             self._problems[key] = (problem, moved, dynamics.types_coincide(problem))
         return self._problems[key][1], self._problems[key][2]
