@@ -41,7 +41,7 @@ from mechanism.errors import InvalidParameterError, require_int_at_least
 from mechanism.problem import resolve_device, resolve_dtype
 from mechanism.problems import aggregative_optimal_loss
 
-__all__ = ["ScaleConfig", "run_scale", "compare_backends", "write_outputs", "fit_exponent", "machine_info", "target_checks",
+__all__ = ["ScaleConfig", "run_scale", "compare_backends", "check_every_cost", "write_outputs", "fit_exponent", "machine_info", "target_checks",
            "time_mock_step", "time_numpy_pass", "measure_planner"]
 
 METHODS = ("fused", "analytic", "autograd")
@@ -347,6 +347,11 @@ def to_markdown(payload: dict[str, Any]) -> str:
                   "| N | tool | s / iteration | agent-updates / s |", "|---|---|---|---|"]
         for b in payload["backends"]:
             lines.append(f"| {b['n_agents']:.0e} | {b['tool']} | {_fmt(b['seconds'])} | {_fmt(b['agent_updates_per_second'])} |")
+    if payload.get("check_every_cost"):
+        lines += ["", "Cost of the stopping tests (µs per planner iteration, analytic DPM, one thread):", "",
+                  "| N | check_every | µs / iteration |", "|---|---|---|"]
+        for c in payload["check_every_cost"]:
+            lines.append(f"| {c['n_agents']} | {c['check_every']} | {c['microseconds_per_iteration']:.1f} |")
     lines += ["", "Targets (computed from the records above; — = not measured in this run):", "",
               "| target | measured | threshold | passed |", "|---|---|---|---|"]
     for c in payload["targets"]:
@@ -428,10 +433,11 @@ def compare_backends(n: int, dtype: str = "float32", iters: int = 20, repeats: i
     rows.append({"tool": "torch-unfused", "seconds": best_of(unfused)})
     try:
         compiled = torch.compile(_compiled_update, dynamic=False)
-        state = {"x": x.clone()}
+        state = {"x": x.clone(), "s": x.sum(dtype=torch.float64)}
+        e = torch.tensor(2 * eta, dtype=torch.float64)
 
-        def via_compile() -> None:
-            state["x"], _ = compiled(state["x"], float(state["x"].sum(dtype=torch.float64)) - Y, 2 * eta)
+        def via_compile() -> None:  # r and e as tensors: a Python float would recompile every call
+            state["x"], state["s"] = compiled(state["x"], state["s"] - Y, e)
         rows.append({"tool": "torch-compile", "seconds": best_of(via_compile)})
     except Exception as exc:  # pragma: no cover - Inductor needs a C++ compiler
         rows.append({"tool": "torch-compile", "seconds": None, "error": repr(exc)[:200]})
@@ -441,6 +447,25 @@ def compare_backends(n: int, dtype: str = "float32", iters: int = 20, repeats: i
     return rows
 
 
-def _compiled_update(x: torch.Tensor, r: float, e: float) -> tuple[torch.Tensor, torch.Tensor]:
-    y = (x - e * (LAM * x + r)).clamp(min=0.0)
+def _compiled_update(x: torch.Tensor, r: torch.Tensor, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    y = (x - (e * (LAM * x + r)).to(x.dtype)).clamp(min=0.0)
     return y, y.sum(dtype=torch.float64)
+
+
+def check_every_cost(n_values: Sequence[int] = (2, 100, 1000), choices: Sequence[int] = (1, 4, 16, 64),
+                     iters: int = 3000, repeats: int = 3) -> list[dict[str, Any]]:
+    """Microseconds per planner iteration (analytic DPM, gradient agents, one torch thread) for each
+    ``check_every``: what the stopping tests cost, the measurement behind the planner's default."""
+    rows = []
+    for n in n_values:
+        problem = aggregative_problem(n, Y=Y, lam=LAM)
+        x0 = initial_actions(n, 0)
+        for every in choices:
+            best = math.inf
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                run_planner(problem, GradientAgents(0.5 / (n + LAM)), x0, max_iters=iters, eps=0.0, tau=0.0,
+                            check_every=every, record_every=iters, record_actions=False)
+                best = min(best, time.perf_counter() - t0)
+            rows.append({"n_agents": n, "check_every": every, "microseconds_per_iteration": 1e6 * best / iters})
+    return rows

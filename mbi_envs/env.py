@@ -216,6 +216,8 @@ class MechanismEnv(ParallelEnv):
         X_new = self._parse_actions(actions)
         t = self._t + 1
         problem = self.scenario.problem_for_step(t)
+        if self.scenario.planner_update is not None and self.mode == "iterative":
+            problem = self.scenario.planner_update(t, self.problem, X_new)
         new = self._evaluate(problem, X_new)
         effort = self._step_effort(t, X_new)
         rewards = self._rewards(self._state, new, effort)
@@ -308,6 +310,8 @@ class MechanismEnv(ParallelEnv):
     def _infos(self) -> dict[str, dict[str, Any]]:
         s = self._state
         common = {"global_loss": s.loss, "step": self._t, **self._reference_info()}
+        if self.scenario.extra_infos is not None:
+            common.update(self.scenario.extra_infos(self.problem, s.X))
         if self.scenario.effort is None:
             return {a: dict(common, incentive=g) for a, g in zip(self.agents, s.G)}
         return {a: {"incentive": g, **common, "effort_cost": float(e)}

@@ -23,6 +23,8 @@ __all__ = ["Scenario", "uniform_start", "fixed_start", "symmetric_box", "global_
 StartFn = Callable[[np.random.Generator], np.ndarray]
 EffortFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 ReferenceFn = Callable[[Problem], "Optimum | None"]
+PlannerUpdateFn = Callable[[int, Problem, np.ndarray], Problem]
+InfoFn = Callable[[Problem, np.ndarray], dict]
 
 
 def closed_form_reference(problem: Problem) -> Optimum | None:
@@ -47,6 +49,10 @@ class Scenario:
             (iterative mode only); ``None``: no effort cost.
         reference: ``problem -> Optimum | None`` under the TRUE types.
         extra_features, extra_feature_names: private features beyond the problem's own, ``(N, k)``.
+        planner_update: ``(t, problem, X_new) -> problem``, the Planner's own move after the agents'
+            step ``t`` (e.g. a multiplier update), given the problem in force and the new joint
+            action ``(N, d)``; iterative mode only; ``None``: the Planner only evaluates.
+        extra_infos: ``(problem, X) -> dict`` of extra infos shared by every agent (e.g. a price).
     """
 
     name: str
@@ -61,6 +67,8 @@ class Scenario:
     reference: ReferenceFn = closed_form_reference
     extra_features: np.ndarray | None = None
     extra_feature_names: tuple[str, ...] = field(default_factory=tuple)
+    planner_update: PlannerUpdateFn | None = None
+    extra_infos: InfoFn | None = None
 
     def __post_init__(self) -> None:
         shape = (self.problem.n_agents, self.problem.action_dim)
