@@ -15,9 +15,10 @@ from .policies import ConstantPolicy, MBIPolicy, Policy
 from .registry import env_ids, make, make_aec
 from .scenario import Scenario
 from .gym_wrapper import CentralizedEnv, gym_id, register_gym_envs
+from .vector import VectorMechanismEnv, make_vec  # batched envs (B copies as tensors)
 
 register_gym_envs()
 
 __all__ = ["MechanismEnv", "MODES", "REWARD_MODES", "EpisodeRecord", "EvaluationResult", "evaluate",
            "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "Scenario",
-           "CentralizedEnv", "gym_id", "register_gym_envs"]
+           "CentralizedEnv", "gym_id", "register_gym_envs", "VectorMechanismEnv", "make_vec"]

@@ -24,6 +24,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--env-kwargs", default="{}", help="JSON object of environment arguments")
     parser.add_argument("--eval-every", type=int, default=None, help="agent-steps between evaluations")
+    parser.add_argument("--num-envs", type=int, default=None, help="environment copies (PPOConfig.n_envs)")
+    parser.add_argument("--vectorized", action="store_true",
+                        help="step the copies as one batched env (mbi_envs.make_vec), not as dict envs")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help=f"override PPOConfig fields: {[f.name for f in fields(PPOConfig)]}")
     return parser.parse_args()
@@ -37,6 +40,9 @@ def main() -> None:
     base = ONE_SHOT_DEFAULTS if env_kwargs.get("mode") == "one_shot" else ITERATIVE_DEFAULTS
     overrides = {"total_timesteps": args.total_timesteps, "seed": args.seed, "progress_bar": True,
                  "eval_every": args.eval_every or max(args.total_timesteps // 20, 1)}
+    if args.num_envs is not None:
+        overrides["n_envs"] = args.num_envs
+    overrides["vectorized"] = args.vectorized
     types = {f.name: f.type for f in fields(PPOConfig)}
     for item in args.set:
         name, _, value = item.partition("=")
