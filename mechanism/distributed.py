@@ -164,6 +164,7 @@ def _worker(rank: int, world_size: int, port: int, spec: ShardSpec, backend: str
         pass
     dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
     try:
+        run_sharded(ShardSpec(**{**asdict(spec), "iters": 2}), rank, world_size)  # warm-up: numba compiles here
         dist.barrier()
         t0 = time.perf_counter()
         out = run_sharded(spec, rank, world_size)
