@@ -75,7 +75,9 @@ def test_evaluate_metrics_and_json():
 
 def test_evaluate_max_steps_override_and_one_shot():
     env = small_env("symmetric_parallel_v0", mode="one_shot")
-    result = evaluate(env, ConstantPolicy(0.5), seeds=[0], max_steps=3)
+    with pytest.raises(ValueError, match="max_steps=3.*one_shot"):
+        evaluate(env, ConstantPolicy(0.5), seeds=[0], max_steps=3)
+    result = evaluate(env, ConstantPolicy(0.5), seeds=[0], max_steps=1)
     r = result.records[0]
     assert r.steps == 1 and r.env_steps == env.n_agents
     assert len(r.loss_curve) == 1
