@@ -159,7 +159,8 @@ class MechanismEnv(ParallelEnv):
             return np.full((self.n_agents, self.action_dim), np.inf)
         bounds = [np.asarray(bound_fn(p, self._low, self._high), dtype=np.float64)
                   for p in self.scenario.problems()]
-        return np.max(bounds, axis=0).reshape(self.n_agents, self.action_dim)
+        # widened by a relative 1e-9 so that rounding in autograd's G never leaves the box
+        return (np.max(bounds, axis=0) * (1.0 + 1e-9)).reshape(self.n_agents, self.action_dim)
 
     def _feature_box(self) -> tuple[np.ndarray, np.ndarray]:
         """Per feature ``[min(0, min_j f_j), max(0, max_j f_j)]`` over this instance's agents

@@ -18,15 +18,16 @@ from tqdm import tqdm
 
 from baselines.ppo import PPOConfig, train_ppo
 from baselines.ppo_experiment import ITERATIVE_DEFAULTS, ONE_SHOT_DEFAULTS
+from mbi_envs.cli import output_path, positive_int
 
 GRID = {"learning_rate": [3e-4, 1e-3], "log_std_init": [-1.0, -2.5]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default="results/ppo_sweep.json")
-    parser.add_argument("--timesteps", type=int, default=50_000)
-    parser.add_argument("--iterative-horizon", type=int, default=20)
+    parser.add_argument("--out", type=output_path, default="results/ppo_sweep.json")
+    parser.add_argument("--timesteps", type=positive_int, default=50_000)
+    parser.add_argument("--iterative-horizon", type=positive_int, default=20)
     args = parser.parse_args()
     rows = []
     settings = list(itertools.product(["one_shot", "iterative"], [2, 100], ["team"], *GRID.values()))
@@ -36,7 +37,7 @@ def main() -> None:
         if mode == "iterative":
             env_kwargs["max_steps"] = args.iterative_horizon
         cfg = replace(base, total_timesteps=args.timesteps, learning_rate=lr, log_std_init=log_std,
-                      eval_every=args.timesteps // 4, tensorboard=False)
+                      eval_every=max(args.timesteps // 4, 1), tensorboard=False)
         res = train_ppo("symmetric_parallel_v0", env_kwargs, cfg)
         rows.append({"mode": mode, "n_agents": n, "reward_mode": reward, "learning_rate": lr,
                      "log_std_init": log_std, "loss_gap": res.final.get("loss_gap"),
