@@ -63,7 +63,7 @@ class AgentPolicy(ABC):
     def _per_agent(self, name: str, value: Any, problem: Problem) -> torch.Tensor:
         """Broadcast a scalar, ``(N,)`` or ``(N, d)`` parameter to ``(1, N, d)``."""
         N, d = problem.n_agents, problem.action_dim
-        t = torch.as_tensor(value, dtype=problem.dtype)
+        t = torch.as_tensor(value, dtype=problem.dtype, device=problem.device)
         if t.ndim == 1 and t.shape[0] == N:
             t = t.reshape(N, 1)
         try:
@@ -162,11 +162,24 @@ class NoisyAgents(GradientAgents):
 
     def reset(self, problem: Problem, X0: torch.Tensor) -> None:
         super().reset(problem, X0)
-        self._rng = torch.Generator().manual_seed(self.seed)
+        self._rng = torch.Generator(device=problem.device).manual_seed(self.seed)
 
     def act(self, X: torch.Tensor, G: torch.Tensor, t: int) -> torch.Tensor:
-        noise = torch.randn(X.shape, generator=self._rng, dtype=X.dtype)
+        noise = torch.randn(X.shape, generator=self._rng, dtype=X.dtype, device=X.device)
         return self._project(X + self._eta * G + self.noise_std * noise)
+
+
+class LinearEffort:
+    """The effort cost of a constant time cost ρ per step: ``κ(T) = ρ T`` (a picklable callable)."""
+
+    def __init__(self, rho: float) -> None:
+        self.rho = float(rho)
+
+    def __call__(self, T: torch.Tensor) -> torch.Tensor:
+        return self.rho * T
+
+    def __repr__(self) -> str:
+        return f"LinearEffort(rho={self.rho!r})"
 
 
 class SatisficingAgents(GradientAgents):
@@ -201,25 +214,24 @@ class SatisficingAgents(GradientAgents):
                                         f"time_cost={time_cost!r}, effort_cost={effort_cost!r}")
         if time_cost is not None:
             require_nonnegative("time_cost", time_cost)
-            rho = float(time_cost)
-            effort_cost = lambda T: rho * T  # noqa: E731
+            effort_cost = LinearEffort(float(time_cost))
         self.time_cost, self.effort_cost, self.curvature_spec = time_cost, effort_cost, curvature
 
     def reset(self, problem: Problem, X0: torch.Tensor) -> None:
         super().reset(problem, X0)
         spec = self.curvature_spec
         if spec is None:
-            h = torch.zeros(1, problem.n_agents, problem.action_dim, dtype=problem.dtype)
+            h = torch.zeros(1, problem.n_agents, problem.action_dim, dtype=problem.dtype, device=problem.device)
         else:
             h = self._per_agent("curvature", problem.curvature(X0) if isinstance(spec, str) else spec, problem)
         self._h = h
-        self.steps_taken = torch.zeros(X0.shape[0], problem.n_agents, dtype=torch.long)
-        self.stop_time = torch.full((X0.shape[0], problem.n_agents), -1, dtype=torch.long)
+        self.steps_taken = torch.zeros(X0.shape[0], problem.n_agents, dtype=torch.long, device=X0.device)
+        self.stop_time = torch.full((X0.shape[0], problem.n_agents), -1, dtype=torch.long, device=X0.device)
 
     def marginal_effort(self, T: torch.Tensor) -> torch.Tensor:
         """``κ(T+1) − κ(T)`` for each agent's current effort ``T`` (element-wise)."""
         T = T.to(torch.float64)
-        return torch.as_tensor(self.effort_cost(T + 1.0) - self.effort_cost(T), dtype=torch.float64)
+        return torch.as_tensor(self.effort_cost(T + 1.0) - self.effort_cost(T), dtype=torch.float64, device=T.device)
 
     def predicted_gain(self, X: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
         """Each agent's predicted loss decrease from one more step, shape ``(B, N)``."""

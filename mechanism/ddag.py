@@ -20,7 +20,7 @@ Example, the paper's assembly line ``A1 -> A2 -> loss``::
 
     g = DDAG()
     g.add_agents("A1", n=1)
-    g.add_agents("A2", n=1, inputs=["A1"], output=lambda x, a1: a1 + x)
+    g.add_agents("A2", n=1, inputs=["A1"], output=torch.add)
     g.add_data("Y", 2.0)
     g.add_data("lam", 0.5)
     g.add_function("loss", lambda a2, a1, y, lam: ((a2 - y) ** 2).sum((1, 2))
@@ -251,7 +251,7 @@ class DDAG:
         args = [values[i] for i in node.inputs]
         if isinstance(node, DataNode):
             value = overrides.get(node.name, node.value)
-            return _as_float_tensor(value).to(dtype=X.dtype)
+            return _as_float_tensor(value).to(dtype=X.dtype, device=X.device)
         try:
             if isinstance(node, AgentNode):
                 x = X[:, node.offset:node.offset + node.n, :]

@@ -32,7 +32,7 @@ class Incentives:
 
 
 def incentives(problem: Problem, X: torch.Tensor, *, types: TypesView = "belief",
-               method: Method = "auto") -> Incentives:
+               method: Method = "auto", validate: bool = True) -> Incentives:
     """Compute ``L_global(X)`` and every agent's incentive ``G = −∂L/∂X`` in one reverse pass.
 
     Args:
@@ -40,10 +40,13 @@ def incentives(problem: Problem, X: torch.Tensor, *, types: TypesView = "belief"
         X: joint actions, ``(B, N, d)`` (or ``(N, d)``/``(N,)``; validated, NaN/inf rejected).
         types: evaluate the loss under the Planner's ``"belief"`` (what the mechanism pays on)
             or the ``"true"`` types.
+        validate: check ``X`` for NaN/inf (one pass over it). Inner loops that validated their
+            input once at the boundary (the planner) pass ``False``; shapes and the device are
+            always checked.
         method: ``"autograd"`` (generic reverse pass), ``"analytic"`` (the problem's closed-form
             gradient; raises if it has none) or ``"auto"`` (analytic when available).
     """
-    X = problem.as_actions(X)
+    X = problem.as_actions(X, check_finite=validate)
     if method not in ("auto", "autograd", "analytic"):
         raise InvalidParameterError(f"method must be 'auto', 'autograd' or 'analytic', got {method!r}")
     if method == "analytic" and problem.gradient_fn is None:

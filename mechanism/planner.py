@@ -16,6 +16,16 @@ The loop stops with status
   ``diverged_at`` is that iteration and the returned state is the last finite one. No value is
   invented;
 * ``"budget_exhausted"`` after ``max_iters`` iterations otherwise.
+
+Stopping tests cost a host synchronisation (and, for the KKT residual, one more pass over
+``X``), so they run every ``check_every`` iterations; the loss of every iteration is kept on the
+device in between, so ``diverged_at`` stays exact. With ``check_every > 1`` a run may stop up to
+``check_every − 1`` iterations after its stopping condition first held, and on divergence the
+returned state is the last *checked* finite one (``iterations`` says which).
+
+``method="fused"`` runs gradient agents on the aggregative family through the one-pass kernel of
+:mod:`mechanism.fused` (in place, memory-bandwidth bound); the other methods go through
+:func:`mechanism.dpm.incentives` and ``policy.act``.
 """
 from __future__ import annotations
 
@@ -28,12 +38,15 @@ import torch
 
 from .agents import AgentPolicy
 from .dpm import Incentives, Method, incentives
+from .fused import FusedAggregative, fused_unavailable_reason
 from .errors import InvalidParameterError, require_int_at_least, require_nonnegative, require_positive
 from .problem import Problem, TypesView
 
 __all__ = ["PlannerResult", "History", "run_planner"]
 
 Status = Literal["converged", "satisficed", "diverged", "budget_exhausted"]
+PlannerMethod = Literal["auto", "autograd", "analytic", "fused"]
+DEFAULT_CHECK_EVERY = 1  # see docs/scale.md: the measured cost of checking at every iteration
 
 
 @dataclass
@@ -76,14 +89,20 @@ class _Recorder:
         self.actions: list[np.ndarray] = []
         self.incs: list[np.ndarray] = []
 
-    def __call__(self, t: int, inc: Incentives, X: torch.Tensor, force: bool = False) -> None:
+    def __call__(self, t: int, engine: "_Engine", force: bool = False) -> None:
         if (t % self.stride and not force) or (self.its and self.its[-1] == t):
             return
         self.its.append(t)
-        self.losses.append(inc.loss.numpy().copy())
+        self.losses.append(engine.loss.detach().cpu().numpy().copy())
         if self.record_actions:
-            self.actions.append(X.numpy().copy())
-            self.incs.append(inc.G.numpy().copy())
+            self.actions.append(engine.X.detach().cpu().numpy().copy())
+            self.incs.append(engine.G.detach().cpu().numpy().copy())
+
+    def truncate(self, t: int) -> None:
+        """Forget records after iteration ``t`` (a diverged stretch that was never accepted)."""
+        keep = sum(1 for i in self.its if i <= t)
+        for seq in (self.its, self.losses, self.actions, self.incs):
+            del seq[keep:]
 
     def history(self) -> History:
         acts = np.stack(self.actions) if self.actions else None
@@ -95,69 +114,191 @@ def _kkt_residual(problem: Problem, X: torch.Tensor, G: torch.Tensor) -> float:
     return float((problem.project(X + G) - X).flatten(1).norm(dim=1).max())
 
 
-def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: int = 10_000,
-                eps: float = 1e-15, tau: float = 1e-10, types: TypesView = "belief",
-                method: Method = "auto", record_every: int = 1, record_actions: bool = True,
-                divergence_factor: float = 1e12, progress: bool = False) -> PlannerResult:
-    """Run Algorithm 1: agents act on DPM incentives until convergence, satisficing, divergence
-    or the iteration budget.
+class _Engine:
+    """One way of advancing the agents: the generic act-then-DPM loop."""
 
-    Args:
-        problem: the Planner's problem; incentives are computed under ``types`` (its belief by
-            default).
-        policy: the agents (:mod:`mechanism.agents`).
-        x0: starting joint action (``(B, N, d)``, ``(N, d)`` or ``(N,)``); projected onto the box.
-        max_iters: iteration budget (≥ 0).
-        eps, tau: stop when the loss decrease ≤ ``eps`` and the KKT residual ≤ ``tau``.
-        method: DPM path (see :func:`mechanism.dpm.incentives`).
-        record_every: history stride (the first and last iterations are always recorded).
-        record_actions: also record actions and incentives (memory ``T·B·N·d``).
-        divergence_factor: the loss counts as exploding above ``factor · max(1, |L_0|)``.
-        progress: show a tqdm progress bar.
-    """
+    def __init__(self, problem: Problem, policy: AgentPolicy, X: torch.Tensor, types: TypesView,
+                 method: Method) -> None:
+        self.problem, self.policy, self.types, self.method = problem, policy, types, method
+        policy.reset(problem, X)
+        self.X = X
+        self.inc = incentives(problem, X, types=types, method=method, validate=False)
+        self.evaluations = 1
+
+    @property
+    def loss(self) -> torch.Tensor:
+        return self.inc.loss
+
+    @property
+    def G(self) -> torch.Tensor:
+        return self.inc.G
+
+    def step(self, t: int) -> torch.Tensor:
+        self.X, self.inc, n_evals = _step(self.problem, self.policy, self.X, self.inc, t, self.types, self.method)
+        self.evaluations += n_evals
+        return self.inc.loss
+
+    def kkt_residual(self) -> float:
+        return _kkt_residual(self.problem, self.X, self.inc.G)
+
+    def snapshot(self) -> Any:
+        return self.X, self.inc, self.evaluations  # new tensors every step: references suffice
+
+    def restore(self, state: Any) -> None:
+        self.X, self.inc, self.evaluations = state
+
+
+class _FusedEngine(_Engine):
+    """Gradient agents on the aggregative family through the in-place one-pass kernel."""
+
+    def __init__(self, problem: Problem, policy: AgentPolicy, X: torch.Tensor, types: TypesView,
+                 keep_last_finite: bool, backend: str) -> None:
+        self.problem, self.policy, self.types = problem, policy, types
+        policy.reset(problem, X)
+        self.kernel = FusedAggregative(problem, policy.step_size, X.contiguous().clone(), types=types,
+                                       backend=backend)
+        self.keep_last_finite = keep_last_finite
+        self.evaluations = 1
+
+    @property
+    def X(self) -> torch.Tensor:
+        return self.kernel.X
+
+    @property
+    def loss(self) -> torch.Tensor:
+        return self.kernel.loss
+
+    @property
+    def G(self) -> torch.Tensor:
+        return self.kernel.incentives()
+
+    def step(self, t: int) -> torch.Tensor:
+        self.evaluations += 1
+        return self.kernel.step()
+
+    def kkt_residual(self) -> float:
+        return self.kernel.kkt_residual()
+
+    def snapshot(self) -> Any:
+        if not self.keep_last_finite:
+            return None
+        return self.kernel.X.clone(), self.kernel.S.clone(), self.kernel.Q.clone(), self.evaluations
+
+    def restore(self, state: Any) -> None:
+        if state is None:  # no copy kept: the state stays where it diverged (documented)
+            return
+        X, S, Q, self.evaluations = state
+        self.kernel.X.copy_(X)
+        self.kernel.S, self.kernel.Q = S, Q
+
+
+def _make_engine(problem: Problem, policy: AgentPolicy, X: torch.Tensor, types: TypesView,
+                 method: PlannerMethod, keep_last_finite: bool, backend: str) -> _Engine:
+    if method == "fused":
+        reason = fused_unavailable_reason(problem, policy)
+        if reason is not None:
+            raise InvalidParameterError(f"method='fused' is not available: {reason}")
+        return _FusedEngine(problem, policy, X, types, keep_last_finite, backend)
+    return _Engine(problem, policy, X, types, method)
+
+
+def _check_arguments(max_iters: int, record_every: int, check_every: int, eps: float, tau: float,
+                     divergence_factor: float, policy: Any, method: Any) -> tuple[int, int, int]:
     max_iters = require_int_at_least("max_iters", max_iters, 0)
     record_every = require_int_at_least("record_every", record_every, 1)
+    check_every = require_int_at_least("check_every", check_every, 1)
     require_nonnegative("eps", eps)
     require_nonnegative("tau", tau)
     require_positive("divergence_factor", divergence_factor)
     if not isinstance(policy, AgentPolicy):
         raise InvalidParameterError(f"policy must be an AgentPolicy, got {type(policy).__name__}")
-    X = problem.project(problem.as_actions(x0, "x0"))
-    policy.reset(problem, X)
+    if method not in ("auto", "autograd", "analytic", "fused"):
+        raise InvalidParameterError(f"method must be 'auto', 'autograd', 'analytic' or 'fused', got {method!r}")
+    return max_iters, record_every, check_every
 
+
+def _first_bad(losses: torch.Tensor, limit: float) -> int | None:
+    """Index of the first row of ``losses`` (``(k, B)``) that is non-finite or above ``limit``."""
+    bad = (~torch.isfinite(losses) | (losses.abs() > limit)).any(dim=1)
+    return int(bad.nonzero()[0]) if bool(bad.any()) else None
+
+
+def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: int = 10_000,
+                eps: float = 1e-15, tau: float = 1e-10, types: TypesView = "belief",
+                method: PlannerMethod = "auto", record_every: int = 1, record_actions: bool = True,
+                divergence_factor: float = 1e12, progress: bool = False,
+                check_every: int = DEFAULT_CHECK_EVERY, keep_last_finite: bool = True,
+                backend: str = "auto") -> PlannerResult:
+    """Run Algorithm 1: agents act on DPM incentives until convergence, satisficing, divergence
+    or the iteration budget.
+
+    Args:
+        problem: the Planner's problem; incentives are computed under ``types`` (its belief by
+            default). All tensors stay on ``problem.device`` in ``problem.dtype``.
+        policy: the agents (:mod:`mechanism.agents`).
+        x0: starting joint action (``(B, N, d)``, ``(N, d)`` or ``(N,)``); validated once here
+            (shape, device, NaN/inf) and projected onto the box.
+        max_iters: iteration budget (≥ 0).
+        eps, tau: stop when the loss decrease ≤ ``eps`` and the KKT residual ≤ ``tau``.
+        method: DPM path (see :func:`mechanism.dpm.incentives`), or ``"fused"``: gradient
+            agents on the aggregative family in one in-place pass per iteration
+            (:mod:`mechanism.fused`; its loss is float64 whatever the storage dtype).
+        record_every: history stride (the first and last iterations are always recorded).
+        record_actions: also record actions and incentives (memory ``T·B·N·d``).
+        divergence_factor: the loss counts as exploding above ``factor · max(1, |L_0|)``.
+        progress: show a tqdm progress bar.
+        check_every: run the stopping tests (a host sync; the KKT residual is one more pass
+            over X) every this many iterations.
+        keep_last_finite: fused method only: keep a copy of X at each check so that a diverged
+            run returns the last checked finite state (costs one copy per check and 2× memory;
+            ``False`` returns the state where divergence was found).
+        backend: fused method only: ``"auto"``, ``"numba"`` (CPU) or ``"torch"``.
+    """
+    max_iters, record_every, check_every = _check_arguments(
+        max_iters, record_every, check_every, eps, tau, divergence_factor, policy, method)
+    X = problem.project(problem.as_actions(x0, "x0"))
     start = time.perf_counter()
-    inc = incentives(problem, X, types=types, method=method)
-    evaluations = 1
-    limit = divergence_factor * max(1.0, float(inc.loss.abs().max()))
+    engine = _make_engine(problem, policy, X, types, method, keep_last_finite, backend)
+    limit = divergence_factor * max(1.0, float(engine.loss.abs().max()))
     record = _Recorder(record_every, record_actions)
-    record(0, inc, X)
+    record(0, engine)
     status: Status = "budget_exhausted"
     diverged_at, t = None, 0
+    checked_t, checked_state, prev_loss = 0, engine.snapshot(), engine.loss
+    pending: list[torch.Tensor] = []
+    can_halt = type(policy).all_halted is not AgentPolicy.all_halted
     bar = _progress_bar(max_iters, problem.name) if progress else None
     for t in range(1, max_iters + 1):
-        X_new, new_inc, n_evals = _step(problem, policy, X, inc, t, types, method)
-        evaluations += n_evals
-        if not bool(torch.isfinite(new_inc.loss).all()) or float(new_inc.loss.abs().max()) > limit:
-            status, diverged_at, t = "diverged", t, t - 1
-            break
-        decrease = float((inc.loss - new_inc.loss).abs().max())
-        X, inc = X_new, new_inc
-        record(t, inc, X)
+        pending.append(engine.step(t))
+        if t % record_every == 0:
+            record(t, engine)
         if bar is not None:
             bar.update(1)
-        if policy.all_halted():
+        if can_halt and policy.all_halted():
             status = "satisficed"
             break
-        if decrease <= eps and _kkt_residual(problem, X, inc.G) <= tau:
+        if t % check_every and t != max_iters:
+            continue
+        losses = torch.stack([prev_loss] + pending).detach().cpu()
+        bad = _first_bad(losses[1:], limit)
+        if bad is not None:
+            status, diverged_at = "diverged", checked_t + bad + 1
+            engine.restore(checked_state)
+            record.truncate(checked_t)
+            t = checked_t
+            break
+        decrease = float((losses[-2] - losses[-1]).abs().max())
+        checked_t, checked_state, prev_loss, pending = t, engine.snapshot(), pending[-1], []
+        if decrease <= eps and engine.kkt_residual() <= tau:
             status = "converged"
             break
     if bar is not None:
         bar.close()
-    record(t, inc, X, force=True)
-    return PlannerResult(status=status, X=X, loss=inc.loss, G=inc.G, iterations=t,
-                         evaluations=evaluations, wall_seconds=time.perf_counter() - start,
-                         history=record.history(), diverged_at=diverged_at,
-                         kkt_residual=_kkt_residual(problem, X, inc.G))
+    record(t, engine, force=True)
+    kkt = engine.kkt_residual()
+    return PlannerResult(status=status, X=engine.X, loss=engine.loss, G=engine.G, iterations=t,
+                         evaluations=engine.evaluations, wall_seconds=time.perf_counter() - start,
+                         history=record.history(), diverged_at=diverged_at, kkt_residual=kkt)
 
 
 def _step(problem: Problem, policy: AgentPolicy, X: torch.Tensor, inc: Incentives, t: int,
@@ -165,12 +306,12 @@ def _step(problem: Problem, policy: AgentPolicy, X: torch.Tensor, inc: Incentive
     """One forward/backward iteration; sequential policies get a reverse pass per agent."""
     if policy.schedule == "simultaneous":
         X_new = policy.act(X, inc.G, t)
-        return X_new, incentives(problem, X_new, types=types, method=method), 1
+        return X_new, incentives(problem, X_new, types=types, method=method, validate=False), 1
     X_new, current, evals = X.clone(), inc, 0
     for i in range(problem.n_agents):
         proposal = policy.act(X_new, current.G, t)
         X_new[:, i] = proposal[:, i]
-        current = incentives(problem, X_new, types=types, method=method)
+        current = incentives(problem, X_new, types=types, method=method, validate=False)
         evals += 1
     return X_new, current, evals
 

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Mapping
 
@@ -19,19 +20,36 @@ from .ddag import DDAG
 from .errors import InvalidParameterError, require_finite_number, require_int_at_least, require_positive
 from .problem import Optimum, Problem
 
-__all__ = ["aggregative_problem", "aggregative_optimum", "aggregative_nash", "assembly_line_problem",
-           "coupled_resource_problem", "nonconvex_problem"]
+__all__ = ["aggregative_problem", "aggregative_optimum", "aggregative_optimal_loss", "aggregative_nash",
+           "assembly_line_problem", "coupled_resource_problem", "nonconvex_problem", "sum_reciprocal"]
 
 
-def _lam_vector(lam: Any, n_agents: int, name: str = "lam") -> torch.Tensor:
+def _lam_vector(lam: Any, n_agents: int, name: str = "lam", dtype: torch.dtype = torch.float64,
+                device: Any = None) -> torch.Tensor:
+    """λ as an ``(N,)`` tensor; a scalar becomes an expanded view (O(1) memory at any N)."""
     t = torch.as_tensor(lam, dtype=torch.float64)
     if t.ndim == 0:
-        t = t.expand(n_agents).clone()
+        require_positive(name, t)
+        return t.to(device=device, dtype=dtype).expand(n_agents)
     if t.shape != (n_agents,):
         raise InvalidParameterError(f"{name} must be a scalar or have shape ({n_agents},), got "
                                     f"shape {tuple(t.shape)}")
     require_positive(name, t)
-    return t
+    return t.to(device=device, dtype=dtype)
+
+
+def sum_reciprocal(lam: torch.Tensor) -> float:
+    """``K = Σ_j 1/λ_j`` accumulated in float64 (O(1) for a broadcast scalar λ)."""
+    lam = torch.as_tensor(lam).reshape(-1)
+    if lam.numel() > 1 and lam.stride(0) == 0:
+        return lam.numel() / float(lam[0])
+    return float(torch.reciprocal(lam.to(torch.float64)).sum())
+
+
+def aggregative_optimal_loss(Y: float, lam: torch.Tensor, offset: float = 0.0) -> float:
+    """``L* = (Y − c)² / (1 + Σ_j 1/λ_j)`` of the unconstrained aggregative problem, in float64."""
+    target = float(Y) - float(offset)
+    return target ** 2 / (1.0 + sum_reciprocal(lam))
 
 
 def aggregative_optimum(Y: float, lam: torch.Tensor, offset: float = 0.0) -> Optimum:
@@ -39,12 +57,13 @@ def aggregative_optimum(Y: float, lam: torch.Tensor, offset: float = 0.0) -> Opt
 
     With ``K = Σ_j 1/λ_j`` and ``Y' = Y − c``:  ``x_i* = Y' / (λ_i (1 + K))``,
     ``L* = Y'² / (1 + K)``. Symmetric case: ``x* = Y'/(N + λ)``, ``L* = λ Y'²/(N + λ)``.
+    ``x`` keeps λ's dtype and device.
     """
-    lam = torch.as_tensor(lam, dtype=torch.float64)
+    lam = torch.as_tensor(lam, dtype=torch.float64) if not isinstance(lam, torch.Tensor) else lam
     target = float(Y) - float(offset)
-    K = (1.0 / lam).sum()
+    K = sum_reciprocal(lam)
     x = target / (lam * (1.0 + K))
-    return Optimum(x.reshape(-1, 1), float(target ** 2 / (1.0 + K)))
+    return Optimum(x.reshape(-1, 1), target ** 2 / (1.0 + K))
 
 
 def aggregative_nash(Y: float, lam: Any, share: float, offset: float = 0.0) -> torch.Tensor:
@@ -61,9 +80,45 @@ def aggregative_nash(Y: float, lam: Any, share: float, offset: float = 0.0) -> t
     return (share * (target - S) / lam).reshape(-1, 1)
 
 
+# ---------------------------------------------------------------- aggregative family (module-level: picklable)
+def _total(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    return x.sum(dim=(1, 2), dtype=torch.float64).to(x.dtype) + c
+
+
+def _squared_residual(s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (s - y) ** 2
+
+
+def _quadratic_costs(x: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    return lam * (x ** 2).sum(-1)
+
+
+def _system_plus_costs(system: torch.Tensor, costs: torch.Tensor) -> torch.Tensor:
+    return system + costs.sum(-1)
+
+
+def _aggregative_gradient(X: torch.Tensor, data: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Closed form: ``L`` and ``∂L/∂x_i = 2(Σx + c − Y) + 2 λ_i x_i`` (sums accumulate in float64)."""
+    shift = data["offset"].to(torch.float64) - data["Y"].to(torch.float64)
+    residual = X.sum(dim=(1, 2), dtype=torch.float64) + shift
+    lam_ = data["lam"].reshape(1, -1, 1)
+    costs = (lam_ * X ** 2).sum(dim=(1, 2), dtype=torch.float64)
+    loss = (residual ** 2 + costs).to(X.dtype)
+    return loss, 2.0 * residual.to(X.dtype).reshape(-1, 1, 1) + 2.0 * lam_ * X
+
+
+def _aggregative_curvature(X: torch.Tensor, data: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    return (2.0 + 2.0 * data["lam"]).reshape(-1, 1).to(X.dtype)
+
+
+def _aggregative_optimum_from_data(data: Mapping[str, torch.Tensor]) -> Optimum:
+    return aggregative_optimum(float(data["Y"]), data["lam"], float(data["offset"]))
+
+
 def aggregative_problem(n_agents: int = 100, Y: float = 10.0, lam: Any = 0.1, *,
                         offset: float = 0.0, lower: Any = 0.0, upper: Any = float("inf"),
-                        true_lam: Any = None, name: str | None = None) -> Problem:
+                        true_lam: Any = None, name: str | None = None,
+                        dtype: Any = torch.float64, device: Any = None) -> Problem:
     """The aggregative ("parallel") problem ``L(x) = (Σ_i x_i + c − Y)² + Σ_i λ_i x_i²``.
 
     ``Y`` is the target output, ``λ_i > 0`` agent i's private cost coefficient (the Planner's
@@ -71,41 +126,37 @@ def aggregative_problem(n_agents: int = 100, Y: float = 10.0, lam: Any = 0.1, *,
     non-strategic producers. The system loss is ``(Σx + c − Y)²`` and agent i's cost
     ``λ_i x_i²``. Default bounds ``x_i >= 0`` (the paper clamps at zero). Each agent's private
     feature is its true λ_i.
+
+    ``dtype`` (float64 default, or float32) and ``device`` (``"cpu"``, ``"cuda"``) place every
+    tensor; sums accumulate in float64 whatever the storage dtype. A scalar λ or bound costs
+    O(1) memory, so N = 1e9 needs only the actions themselves. The family registers the fused
+    one-pass step of :mod:`mechanism.fused` (``run_planner(..., method="fused")``).
     """
+    from .problem import resolve_device, resolve_dtype
+
     n_agents = require_int_at_least("n_agents", n_agents, 1)
     Y = require_finite_number("Y", Y)
     offset = require_finite_number("offset", offset)
-    lam_t = _lam_vector(lam, n_agents)
-    true_t = lam_t if true_lam is None else _lam_vector(true_lam, n_agents, "true_lam")
+    dtype, device = resolve_dtype(dtype), resolve_device(device)
+    lam_t = _lam_vector(lam, n_agents, dtype=dtype, device=device)
+    true_t = lam_t if true_lam is None else _lam_vector(true_lam, n_agents, "true_lam", dtype, device)
 
     g = DDAG()
     g.add_agents("x", n=n_agents)
     g.add_data("Y", Y)
     g.add_data("offset", offset)
     g.add_data("lam", lam_t)
-    g.add_function("total", lambda x, c: x.sum(dim=(1, 2)) + c, inputs=["x", "offset"])
-    g.add_function("system", lambda s, y: (s - y) ** 2, inputs=["total", "Y"])
-    g.add_function("costs", lambda x, lam_: lam_ * (x ** 2).sum(-1), inputs=["x", "lam"])
-    g.add_function("loss", lambda system, costs: system + costs.sum(-1), inputs=["system", "costs"])
+    g.add_function("total", _total, inputs=["x", "offset"])
+    g.add_function("system", _squared_residual, inputs=["total", "Y"])
+    g.add_function("costs", _quadratic_costs, inputs=["x", "lam"])
+    g.add_function("loss", _system_plus_costs, inputs=["system", "costs"])
     g.set_loss("loss")
-
-    def gradient(X: torch.Tensor, data: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        residual = X.sum(dim=(1, 2)) + data["offset"] - data["Y"]
-        lam_ = data["lam"].reshape(1, -1, 1)
-        loss = residual ** 2 + (lam_ * X ** 2).sum(dim=(1, 2))
-        return loss, 2.0 * residual.reshape(-1, 1, 1) + 2.0 * lam_ * X
-
-    def curvature(X: torch.Tensor, data: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return (2.0 + 2.0 * data["lam"]).reshape(-1, 1).to(X.dtype)
-
-    def optimum(data: Mapping[str, torch.Tensor]) -> Optimum:
-        return aggregative_optimum(float(data["Y"]), data["lam"], float(data["offset"]))
-
     return Problem(g, data={"lam": lam_t}, true_types=None if true_lam is None else {"lam": true_t},
                    lower=lower, upper=upper, system_node="system", costs_node="costs",
                    features=true_t.reshape(-1, 1), feature_names=("lam",),
-                   gradient_fn=gradient, curvature_fn=curvature, optimum_fn=optimum,
-                   name=name or "aggregative")
+                   gradient_fn=_aggregative_gradient, curvature_fn=_aggregative_curvature,
+                   optimum_fn=_aggregative_optimum_from_data, name=name or "aggregative",
+                   dtype=dtype, device=device, fused_family="aggregative")
 
 
 def assembly_line_problem(Y: float = 2.0, lam: float = 0.5) -> Problem:
@@ -119,21 +170,28 @@ def assembly_line_problem(Y: float = 2.0, lam: float = 0.5) -> Problem:
     require_positive("lam", lam)
     g = DDAG()
     g.add_agents("A1", n=1)
-    g.add_agents("A2", n=1, inputs=["A1"], output=lambda x2, a1: a1 + x2)
+    g.add_agents("A2", n=1, inputs=["A1"], output=torch.add)  # A2's value: its own work + A1's output
     g.add_data("Y", Y)
     g.add_data("lam", float(lam))
-    g.add_function("system", lambda a2, y: ((a2 - y) ** 2).sum(dim=(1, 2)), inputs=["A2", "Y"])
-    g.add_function("costs", lambda a1, lam_: torch.cat([lam_ * (a1 ** 2).sum(-1), torch.zeros_like(a1[..., 0])], dim=1),
-                   inputs=["A1", "lam"])
-    g.add_function("loss", lambda system, costs: system + costs.sum(-1), inputs=["system", "costs"])
+    g.add_function("system", _line_system, inputs=["A2", "Y"])
+    g.add_function("costs", _line_costs, inputs=["A1", "lam"])
+    g.add_function("loss", _system_plus_costs, inputs=["system", "costs"])
     g.set_loss("loss")
-
-    def optimum(data: Mapping[str, torch.Tensor]) -> Optimum:
-        return Optimum(torch.tensor([[0.0], [float(data["Y"])]], dtype=torch.float64), 0.0)
-
     return Problem(g, system_node="system", costs_node="costs",
                    features=torch.tensor([[float(lam)], [0.0]]), feature_names=("lam",),
-                   optimum_fn=optimum, name="assembly_line")
+                   optimum_fn=_line_optimum, name="assembly_line")
+
+
+def _line_system(a2: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return ((a2 - y) ** 2).sum(dim=(1, 2))
+
+
+def _line_costs(a1: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    return torch.cat([lam * (a1 ** 2).sum(-1), torch.zeros_like(a1[..., 0])], dim=1)
+
+
+def _line_optimum(data: Mapping[str, torch.Tensor]) -> Optimum:
+    return Optimum(torch.tensor([[0.0], [float(data["Y"])]], dtype=torch.float64), 0.0)
 
 
 def coupled_resource_problem(T: float = 10.0, lam: float = 0.5, low: float = 0.0,
@@ -152,13 +210,20 @@ def coupled_resource_problem(T: float = 10.0, lam: float = 0.5, low: float = 0.0
     g.add_agents("x", n=2)
     g.add_data("T", T)
     g.add_data("lam", float(lam))
-    g.add_function("system", lambda x, t: (x.sum(dim=(1, 2)) - t) ** 2, inputs=["x", "T"])
-    g.add_function("costs", lambda x, lam_: (0.5 * lam_ * x[:, 0, 0] * x[:, 1, 0]).unsqueeze(-1).expand(-1, 2),
-                   inputs=["x", "lam"])
-    g.add_function("loss", lambda system, costs: system + costs.sum(-1), inputs=["system", "costs"])
+    g.add_function("system", _sum_system, inputs=["x", "T"])
+    g.add_function("costs", _coupling_costs, inputs=["x", "lam"])
+    g.add_function("loss", _system_plus_costs, inputs=["system", "costs"])
     g.set_loss("loss")
     return Problem(g, lower=low, upper=high, system_node="system", costs_node="costs",
                    name="coupled_resource")
+
+
+def _sum_system(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (x.sum(dim=(1, 2)) - target) ** 2
+
+
+def _coupling_costs(x: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    return (0.5 * lam * x[:, 0, 0] * x[:, 1, 0]).unsqueeze(-1).expand(-1, 2)
 
 
 def nonconvex_problem(Y: float = 5.0, a: float = 0.1, b: float = 0.5,
@@ -175,9 +240,12 @@ def nonconvex_problem(Y: float = 5.0, a: float = 0.1, b: float = 0.5,
     g = DDAG()
     g.add_agents("x", n=2)
     g.add_data("Y", Y)
-    g.add_function("system", lambda x, y: (x.sum(dim=(1, 2)) - y) ** 2, inputs=["x", "Y"])
-    g.add_function("costs", lambda x: torch.stack(
-        [a * x[:, 0, 0] ** 2, a * x[:, 1, 0] ** 2 + b * torch.sin(omega * x[:, 1, 0])], dim=1), inputs=["x"])
-    g.add_function("loss", lambda system, costs: system + costs.sum(-1), inputs=["system", "costs"])
+    g.add_function("system", _sum_system, inputs=["x", "Y"])
+    g.add_function("costs", functools.partial(_nonconvex_costs, a=a, b=b, omega=omega), inputs=["x"])
+    g.add_function("loss", _system_plus_costs, inputs=["system", "costs"])
     g.set_loss("loss")
     return Problem(g, system_node="system", costs_node="costs", name="nonconvex")
+
+
+def _nonconvex_costs(x: torch.Tensor, *, a: float, b: float, omega: float) -> torch.Tensor:
+    return torch.stack([a * x[:, 0, 0] ** 2, a * x[:, 1, 0] ** 2 + b * torch.sin(omega * x[:, 1, 0])], dim=1)

@@ -1,0 +1,336 @@
+"""The fused DPM step: incentive, agent update and projection in one pass over memory.
+
+For the aggregative family ``L(x) = (Σ_j x_j + c − Y)² + Σ_j λ_j x_j²`` the DPM incentive is
+
+    G_i = −∂L/∂x_i = −2 r − 2 λ_i x_i,        r = S + c − Y,   S = Σ_j x_j,
+
+so a gradient agent's update ``x_i ← Π_i(x_i + η_i G_i)`` is
+
+    x_i ← clamp(a_i x_i − e_i r, lo_i, hi_i),   a_i = 1 − 2 η_i λ_i,   e_i = 2 η_i.
+
+Only one number couples the agents: the residual ``r``. One pass over ``x`` therefore updates
+every agent **in place** and, while each value is still in a register, accumulates the next
+``S = Σ x_i`` and ``Q = Σ λ_i x_i²`` (so the loss ``r'² + Q`` of the new point comes for free).
+An iteration reads and writes each action once: memory bandwidth is the limit. All sums
+accumulate in float64 whatever the storage dtype, in fixed chunks whose partial sums are added
+in chunk order, so the result does not depend on the number of threads.
+
+Backends (chosen by measurement, see docs/scale.md):
+
+* ``"numba"`` (CPU, the default there): one parallel loop (``numba.prange`` over fixed chunks).
+* ``"torch"`` (any device, the default on CUDA): chunked in-place torch ops; each chunk is
+  updated and summed while it sits in cache.
+
+:class:`FusedAggregative` is what :func:`mechanism.planner.run_planner` uses with
+``method="fused"``; :mod:`mechanism.distributed` runs the same kernel on each rank's slice.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+
+from .errors import InvalidParameterError
+
+__all__ = ["FusedAggregative", "fused_unavailable_reason", "aggregative_coefficients", "CHUNK",
+           "numba_available"]
+
+Backend = Literal["auto", "numba", "torch"]
+CHUNK = 1 << 16  # elements per chunk: partial sums are taken per chunk, then added in order
+
+
+def numba_available() -> bool:
+    """True when numba imports (the CPU backend of the fused step)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return False
+    return True
+
+
+def fused_unavailable_reason(problem: Any, policy: Any) -> str | None:
+    """Why ``run_planner(..., method="fused")`` cannot run this problem/policy pair (None if it can)."""
+    from .agents import GradientAgents
+
+    if getattr(problem, "fused_family", None) != "aggregative":
+        return f"problem {problem.name!r} registers no fused family (only the aggregative family does)"
+    if type(policy) is not GradientAgents:
+        return (f"the fused step implements the paper's gradient rule (GradientAgents); got "
+                f"{type(policy).__name__}: use method='analytic' or 'autograd'")
+    return None
+
+
+@dataclass
+class _Coefficients:
+    """Per-agent (or broadcast scalar) coefficients of the fused update, flattened to ``(N,)``."""
+
+    a: torch.Tensor   # 1 − 2 η_i λ_i
+    e: torch.Tensor   # 2 η_i
+    lam: torch.Tensor  # λ_i (for Q = Σ λ_i x_i²)
+    lo: torch.Tensor
+    hi: torch.Tensor
+    shift: float      # c − Y, so that r = S + shift
+
+
+def _compact(t: torch.Tensor, n: int) -> torch.Tensor:
+    """An ``(N, 1)``/``(N,)`` tensor as ``(N,)``, or ``(1,)`` if it is a broadcast of one value."""
+    flat = t.reshape(-1)
+    if flat.numel() == 1:
+        return flat.contiguous()
+    if flat.numel() != n:
+        raise InvalidParameterError(f"expected {n} per-agent values, got shape {tuple(t.shape)}")
+    return flat[:1].contiguous() if flat.stride(0) == 0 else flat.contiguous()
+
+
+def aggregative_coefficients(problem: Any, step_size: Any, types: str = "belief") -> _Coefficients:
+    """The fused update's coefficients for gradient agents with step ``η`` on ``problem``."""
+    n = problem.n_agents
+    data = problem.data(types)
+    eta = torch.as_tensor(step_size, dtype=torch.float64, device=problem.device)
+    if eta.numel() not in (1, n):
+        raise InvalidParameterError(f"step_size must be a scalar or have {n} entries, got shape {tuple(eta.shape)}")
+    lam = _compact(data["lam"], n)
+    eta = eta.reshape(-1)
+    a = (1.0 - 2.0 * eta * lam.to(torch.float64)).to(problem.dtype)
+    e = (2.0 * eta).to(problem.dtype)
+    shift = float(data["offset"]) - float(data["Y"])
+    return _Coefficients(a=_compact(a, n), e=_compact(e, n), lam=lam,
+                         lo=_compact(problem.lower, n), hi=_compact(problem.upper, n), shift=shift)
+
+
+# ---------------------------------------------------------------------------------- numba backend
+_NUMBA_KERNELS: dict[str, Any] = {}
+
+
+def _numba_kernels() -> dict[str, Any]:
+    """Compile (once, cached on disk) the numba step and residual kernels."""
+    if _NUMBA_KERNELS:
+        return _NUMBA_KERNELS
+    import numba
+    import numpy as np
+
+    @numba.njit(parallel=True, cache=True)
+    def step(x, a, e, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
+        n = x.shape[0]
+        n_chunks = (n + chunk - 1) // chunk
+        sums = np.zeros(n_chunks)
+        quads = np.zeros(n_chunks)
+        sa, se, sl = a.shape[0] > 1, e.shape[0] > 1, lam.shape[0] > 1
+        slo, shi = lo.shape[0] > 1, hi.shape[0] > 1
+        for k in numba.prange(n_chunks):
+            s = 0.0
+            q = 0.0
+            for i in range(k * chunk, min(n, (k + 1) * chunk)):
+                v = x[i] * a[i if sa else 0] - e[i if se else 0] * r
+                low = lo[i if slo else 0]
+                high = hi[i if shi else 0]
+                if v < low:
+                    v = low
+                if v > high:
+                    v = high
+                x[i] = v
+                s += v
+                q += lam[i if sl else 0] * (np.float64(v) * v)
+            sums[k] = s
+            quads[k] = q
+        total_s = 0.0
+        total_q = 0.0
+        for k in range(n_chunks):
+            total_s += sums[k]
+            total_q += quads[k]
+        return total_s, total_q
+
+    @numba.njit(parallel=True, cache=True)
+    def kkt(x, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
+        n = x.shape[0]
+        n_chunks = (n + chunk - 1) // chunk
+        parts = np.zeros(n_chunks)
+        sl, slo, shi = lam.shape[0] > 1, lo.shape[0] > 1, hi.shape[0] > 1
+        for k in numba.prange(n_chunks):
+            acc = 0.0
+            for i in range(k * chunk, min(n, (k + 1) * chunk)):
+                xi = np.float64(x[i])
+                v = xi - 2.0 * r - 2.0 * lam[i if sl else 0] * xi
+                low = lo[i if slo else 0]
+                high = hi[i if shi else 0]
+                if v < low:
+                    v = low
+                if v > high:
+                    v = high
+                acc += (v - xi) * (v - xi)
+            parts[k] = acc
+        total = 0.0
+        for k in range(n_chunks):
+            total += parts[k]
+        return total
+
+    @numba.njit(parallel=True, cache=True)
+    def sums(x, lam, chunk):  # pragma: no cover - compiled
+        n = x.shape[0]
+        n_chunks = (n + chunk - 1) // chunk
+        s_parts = np.zeros(n_chunks)
+        q_parts = np.zeros(n_chunks)
+        sl = lam.shape[0] > 1
+        for k in numba.prange(n_chunks):
+            s = 0.0
+            q = 0.0
+            for i in range(k * chunk, min(n, (k + 1) * chunk)):
+                v = np.float64(x[i])
+                s += v
+                q += lam[i if sl else 0] * v * v
+            s_parts[k] = s
+            q_parts[k] = q
+        total_s = 0.0
+        total_q = 0.0
+        for k in range(n_chunks):
+            total_s += s_parts[k]
+            total_q += q_parts[k]
+        return total_s, total_q
+
+    _NUMBA_KERNELS.update(step=step, kkt=kkt, sums=sums)
+    return _NUMBA_KERNELS
+
+
+# ---------------------------------------------------------------------------------- torch backend
+def _chunks(n: int) -> range:
+    return range(0, n, CHUNK)
+
+
+def _piece(t: torch.Tensor, start: int) -> torch.Tensor | float:
+    return t if t.numel() == 1 else t[start:start + CHUNK]
+
+
+def _torch_step(x: torch.Tensor, c: _Coefficients, r: float) -> tuple[float, float]:
+    s = torch.zeros((), dtype=torch.float64, device=x.device)
+    q = torch.zeros((), dtype=torch.float64, device=x.device)
+    for start in _chunks(x.numel()):
+        xc = x[start:start + CHUNK]
+        xc.mul_(_piece(c.a, start)).sub_(_piece(c.e, start) * r)
+        torch.clamp(xc, _piece(c.lo, start), _piece(c.hi, start), out=xc)
+        s += xc.sum(dtype=torch.float64)
+        q += (_piece(c.lam, start).to(torch.float64) * xc.to(torch.float64) ** 2).sum()
+    return s, q
+
+
+def _torch_sums(x: torch.Tensor, lam: torch.Tensor) -> tuple[Any, Any]:
+    s = torch.zeros((), dtype=torch.float64, device=x.device)
+    q = torch.zeros((), dtype=torch.float64, device=x.device)
+    for start in _chunks(x.numel()):
+        xc = x[start:start + CHUNK].to(torch.float64)
+        s += xc.sum()
+        q += (_piece(lam, start).to(torch.float64) * xc ** 2).sum()
+    return s, q
+
+
+def _torch_kkt(x: torch.Tensor, c: _Coefficients, r: float) -> Any:
+    acc = torch.zeros((), dtype=torch.float64, device=x.device)
+    for start in _chunks(x.numel()):
+        xc = x[start:start + CHUNK].to(torch.float64)
+        v = xc - 2.0 * r - 2.0 * _piece(c.lam, start).to(torch.float64) * xc
+        v = torch.clamp(v, _piece(c.lo, start).to(torch.float64), _piece(c.hi, start).to(torch.float64))
+        acc += ((v - xc) ** 2).sum()
+    return acc
+
+
+# ---------------------------------------------------------------------------------- the engine
+class FusedAggregative:
+    """Gradient agents on an aggregative problem, advanced in place one fused pass at a time.
+
+    Args:
+        problem: an aggregative problem (``problem.fused_family == "aggregative"``).
+        step_size: the agents' η (scalar or one per agent).
+        X: the starting joint action ``(B, N, 1)`` (validated, projected); **updated in place**.
+        types: the Planner's ``"belief"`` (default) or the ``"true"`` types.
+        backend: ``"numba"`` (CPU), ``"torch"`` (any device) or ``"auto"`` (numba on the CPU
+            when installed, torch otherwise).
+        reduce: optional function ``(tensor of float64 partial sums) -> global sums`` used by
+            :mod:`mechanism.distributed` (an all-reduce); ``None`` for one process.
+
+    After :meth:`step`, :attr:`loss` holds ``L`` at the new point (float64, shape ``(B,)``).
+    """
+
+    def __init__(self, problem: Any, step_size: Any, X: torch.Tensor, *, types: str = "belief",
+                 backend: Backend = "auto", reduce: Any = None) -> None:
+        if backend not in ("auto", "numba", "torch"):
+            raise InvalidParameterError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")
+        if backend == "auto":
+            backend = "numba" if X.device.type == "cpu" and numba_available() else "torch"
+        if backend == "numba" and X.device.type != "cpu":
+            raise InvalidParameterError(f"backend='numba' runs on the CPU; X is on {X.device}")
+        self.problem, self.backend, self._reduce = problem, backend, reduce
+        self.coef = aggregative_coefficients(problem, step_size, types)
+        self.X = X
+        self._rows = [X[b].reshape(-1) for b in range(X.shape[0])]
+        if not all(row.is_contiguous() for row in self._rows):
+            raise InvalidParameterError("the fused step needs a contiguous X")
+        self._numpy = [row.numpy() for row in self._rows] if backend == "numba" else None
+        self._np_coef = ({k: getattr(self.coef, k).cpu().numpy() for k in ("a", "e", "lam", "lo", "hi")}
+                         if backend == "numba" else None)
+        self.S, self.Q = self._global_sums()
+
+    # -------------------------------------------------------------- sums
+    def _local_sums(self) -> torch.Tensor:
+        out = []
+        for b, row in enumerate(self._rows):
+            if self.backend == "numba":
+                s, q = _numba_kernels()["sums"](self._numpy[b], self._np_coef["lam"], CHUNK)
+                out.append(torch.tensor([s, q], dtype=torch.float64))
+            else:
+                s, q = _torch_sums(row, self.coef.lam)
+                out.append(torch.stack([s, q]))
+        return torch.stack(out)  # (B, 2)
+
+    def _global_sums(self, local: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        local = self._local_sums() if local is None else local
+        total = local if self._reduce is None else self._reduce(local)
+        return total[:, 0].clone(), total[:, 1].clone()
+
+    @property
+    def residual(self) -> torch.Tensor:
+        """``r = Σx + c − Y`` per batch row (float64)."""
+        return self.S + self.coef.shift
+
+    @property
+    def loss(self) -> torch.Tensor:
+        """``L = r² + Σ λ_i x_i²`` at the current point, float64, shape ``(B,)``."""
+        return self.residual ** 2 + self.Q
+
+    # -------------------------------------------------------------- one iteration
+    def step(self) -> torch.Tensor:
+        """One planner iteration in place: every agent steps on its incentive; returns the new loss."""
+        r = self.residual.tolist()
+        local = []
+        for b, row in enumerate(self._rows):
+            if self.backend == "numba":
+                k = self._np_coef
+                s, q = _numba_kernels()["step"](self._numpy[b], k["a"], k["e"], k["lam"], k["lo"], k["hi"],
+                                                r[b], CHUNK)
+                local.append(torch.tensor([s, q], dtype=torch.float64))
+            else:
+                s, q = _torch_step(row, self.coef, r[b])
+                local.append(torch.stack([s, q]))
+        self.S, self.Q = self._global_sums(torch.stack(local))
+        return self.loss
+
+    # -------------------------------------------------------------- diagnostics (not in the hot loop)
+    def kkt_residual(self) -> float:
+        """``max_b ‖Π(x + G) − x‖`` at the current point (one extra read of x)."""
+        r = self.residual.tolist()
+        parts = []
+        for b, row in enumerate(self._rows):
+            if self.backend == "numba":
+                k = self._np_coef
+                parts.append(_numba_kernels()["kkt"](self._numpy[b], k["lam"], k["lo"], k["hi"], r[b], CHUNK))
+            else:
+                parts.append(float(_torch_kkt(row, self.coef, r[b])))
+        local = torch.tensor(parts, dtype=torch.float64).reshape(-1, 1)
+        total = local if self._reduce is None else self._reduce(local)
+        return math.sqrt(float(total.max()))
+
+    def incentives(self) -> torch.Tensor:
+        """``G = −2r − 2λx`` at the current point, ``(B, N, 1)`` in the storage dtype (allocates N)."""
+        lam = self.coef.lam.reshape(1, -1, 1)
+        r = self.residual.to(self.X.dtype).reshape(-1, 1, 1)
+        return -2.0 * r - 2.0 * lam * self.X
