@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"trained {steps:,} agent-steps ({config.total_timesteps:,} requested, rounded up to whole "
           f"rollouts) in {result.train_seconds:.1f} s; final loss gap {final.get('loss_gap')}, "
           f"distance to optimum {final.get('distance_to_optimum')}")
-    written = [f"{args.out}/model.zip", f"{args.out}/summary.json", f"{args.out}/tb/"]
+    written = [f"{args.out}/model.zip", f"{args.out}/summary.json"] + ([f"{args.out}/tb/"] if config.tensorboard else [])
     if args.save_best:
         best = result.extras["best"]
         written.insert(1, f"{args.out}/best_model.zip")

@@ -50,8 +50,8 @@ def _parallel_steps(env, seed, n=3):
 def test_pickle_round_trip_parallel_then_identical_steps(env_id, mode):
     env = mbi_envs.make(env_id, **_kwargs(env_id, mode))
     env.reset(seed=3)
-    env.step(_random_actions(env, np.random.default_rng(0)) if mode == "iterative" else {}) \
-        if mode == "iterative" else None
+    if mode == "iterative":  # pickle mid-episode
+        env.step(_random_actions(env, np.random.default_rng(0)))
     clone = pickle.loads(pickle.dumps(env))
     assert clone is not env and clone.t == env.t and clone.agents == env.agents
     np.testing.assert_equal(_parallel_steps(clone, 1), _parallel_steps(env, 1))
@@ -137,6 +137,7 @@ def test_render_test_in_every_declared_mode_every_id(env_id, capsys):
 
 
 # ---------------------------------------------------------------- TorchRL
+@pytest.mark.filterwarnings("ignore:PettingZoo in TorchRL is tested using version")  # TorchRL's version notice
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("env_id", IDS)
 def test_torchrl_pettingzoo_wrapper(env_id, mode):
