@@ -29,6 +29,7 @@ def test_sanitize_removes_non_finite_and_converts_types():
     json.dumps(out, allow_nan=False)
 
 
+@pytest.mark.slow  # every experiment end to end (about 80 s idle)
 def test_reproduction_tiny(tmp_path):
     cfg = Config.tiny(figures=True, out=tmp_path)
     results = run_all(cfg, progress=False)
@@ -80,6 +81,7 @@ def test_reproduction_tiny(tmp_path):
         c14["reference"]["penalty_closed_form"], abs=1e-12)
 
 
+@pytest.mark.slow  # trains PPO
 def test_c6_trains_real_ppo_and_measures_mbi():
     cfg = Config.tiny()
     e = c6(cfg)

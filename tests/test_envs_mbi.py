@@ -14,6 +14,7 @@ from mechanism import GradientAgents, MomentumAgents, run_planner
 from envs_support import small_env
 
 
+@pytest.mark.slow  # 10,000 env steps with N = 100
 def test_c2_n100_reaches_closed_form_to_1e10_relative():
     N, lam, Y = 100, 0.1, 10.0
     env = mbi_envs.make("symmetric_parallel_v0", n_agents=N, max_steps=10_000)
