@@ -3,8 +3,11 @@
 A scenario is a mechanism :class:`~mechanism.Problem` plus everything an environment needs that
 the problem does not say: a finite action box, a seeded start distribution, a default horizon,
 optionally a schedule of problems over time (a target that changes), a per-step effort cost and
-a reference optimum. Scenario modules (``mbi_envs/scenarios/*_v0.py``) are small builders of
-this one dataclass; all environment logic lives in the generic env.
+a reference optimum, and a bound on the incentives (finite observation bounds). Scenario modules
+(``mbi_envs/scenarios/*_v0.py``) are small builders of this one dataclass; all environment logic
+lives in the generic env. Its callables are small classes rather than closures, so that envs
+pickle; :func:`pettingzoo_constructors` gives each module PettingZoo's ``parallel_env``, ``env``
+and ``raw_env``.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from mechanism.errors import require_int_at_least
 
 __all__ = ["Scenario", "uniform_start", "fixed_start", "symmetric_box", "global_reference",
            "closed_form_reference", "UniformStart", "FixedStart", "GlobalReference", "SwitchAt",
-           "pettingzoo_constructors"]
+           "pettingzoo_constructors", "aggregative_incentive_bound", "quadratic_incentive_bound"]
 
 StartFn = Callable[[np.random.Generator], np.ndarray]
 EffortFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
