@@ -137,6 +137,18 @@ def test_render_test_in_every_declared_mode_every_id(env_id, capsys):
 
 
 # ---------------------------------------------------------------- TorchRL
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("env_id", IDS)
+def test_reset_infos_carry_the_step_info_keys(env_id, mode):
+    """TorchRL builds its info spec from the reset infos: the keys (and shapes) must match step's."""
+    env = mbi_envs.make(env_id, **_kwargs(env_id, mode))
+    _, reset_infos = env.reset(seed=0)
+    *_, step_infos = env.step(_random_actions(env, np.random.default_rng(0)))
+    for agent, info in step_infos.items():
+        assert sorted(reset_infos[agent]) == sorted(info)
+        assert all(np.shape(reset_infos[agent][k]) == np.shape(v) for k, v in info.items())
+
+
 @pytest.mark.filterwarnings("ignore:PettingZoo in TorchRL is tested using version")  # TorchRL's version notice
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("env_id", IDS)
