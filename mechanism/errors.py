@@ -67,8 +67,16 @@ def require_finite_number(name: str, value: Any) -> float:
     return v
 
 
+def distinct_values(t: torch.Tensor) -> torch.Tensor:
+    """The part of ``t`` that holds distinct memory: a broadcast (stride-0) dimension shrinks to 1."""
+    if t.dim() == 0 or 0 not in t.stride():
+        return t
+    return t[tuple(slice(0, 1) if s == 0 else slice(None) for s in t.stride())]
+
+
 def require_finite_tensor(name: str, t: torch.Tensor) -> None:
-    """Raise :class:`NonFiniteError` if ``t`` holds NaN or inf."""
+    """Raise :class:`NonFiniteError` if ``t`` holds NaN or inf (O(1) for a broadcast scalar)."""
+    t = distinct_values(t)
     if not torch.isfinite(t).all():
         bad = (~torch.isfinite(t)).nonzero()[0].tolist()
         raise NonFiniteError(f"{name} must be finite; first non-finite entry at index {bad}: "

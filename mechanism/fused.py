@@ -6,7 +6,10 @@ For the aggregative family ``L(x) = (Σ_j x_j + c − Y)² + Σ_j λ_j x_j²`` t
 
 so a gradient agent's update ``x_i ← Π_i(x_i + η_i G_i)`` is
 
-    x_i ← clamp(a_i x_i − e_i r, lo_i, hi_i),   a_i = 1 − 2 η_i λ_i,   e_i = 2 η_i.
+    x_i ← clamp(x_i − e_i (r + λ_i x_i), lo_i, hi_i),   e_i = 2 η_i
+
+(written as a decrement, so float32 storage loses only the rounding of the result, not of a
+coefficient ``1 − 2ηλ`` that float32 cannot resolve near 1).
 
 Only one number couples the agents: the residual ``r``. One pass over ``x`` therefore updates
 every agent **in place** and, while each value is still in a register, accumulates the next
@@ -66,7 +69,6 @@ def fused_unavailable_reason(problem: Any, policy: Any) -> str | None:
 class _Coefficients:
     """Per-agent (or broadcast scalar) coefficients of the fused update, flattened to ``(N,)``."""
 
-    a: torch.Tensor   # 1 − 2 η_i λ_i
     e: torch.Tensor   # 2 η_i
     lam: torch.Tensor  # λ_i (for Q = Σ λ_i x_i²)
     lo: torch.Tensor
@@ -92,11 +94,9 @@ def aggregative_coefficients(problem: Any, step_size: Any, types: str = "belief"
     if eta.numel() not in (1, n):
         raise InvalidParameterError(f"step_size must be a scalar or have {n} entries, got shape {tuple(eta.shape)}")
     lam = _compact(data["lam"], n)
-    eta = eta.reshape(-1)
-    a = (1.0 - 2.0 * eta * lam.to(torch.float64)).to(problem.dtype)
-    e = (2.0 * eta).to(problem.dtype)
+    e = (2.0 * eta.reshape(-1)).to(problem.dtype)
     shift = float(data["offset"]) - float(data["Y"])
-    return _Coefficients(a=_compact(a, n), e=_compact(e, n), lam=lam,
+    return _Coefficients(e=_compact(e, n), lam=lam,
                          lo=_compact(problem.lower, n), hi=_compact(problem.upper, n), shift=shift)
 
 
@@ -112,18 +112,19 @@ def _numba_kernels() -> dict[str, Any]:
     import numpy as np
 
     @numba.njit(parallel=True, cache=True)
-    def step(x, a, e, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
+    def step(x, e, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
         n = x.shape[0]
         n_chunks = (n + chunk - 1) // chunk
         sums = np.zeros(n_chunks)
         quads = np.zeros(n_chunks)
-        sa, se, sl = a.shape[0] > 1, e.shape[0] > 1, lam.shape[0] > 1
+        se, sl = e.shape[0] > 1, lam.shape[0] > 1
         slo, shi = lo.shape[0] > 1, hi.shape[0] > 1
         for k in numba.prange(n_chunks):
             s = 0.0
             q = 0.0
             for i in range(k * chunk, min(n, (k + 1) * chunk)):
-                v = x[i] * a[i if sa else 0] - e[i if se else 0] * r
+                xi = x[i]
+                v = xi - e[i if se else 0] * (r + lam[i if sl else 0] * xi)
                 low = lo[i if slo else 0]
                 high = hi[i if shi else 0]
                 if v < low:
@@ -207,7 +208,7 @@ def _torch_step(x: torch.Tensor, c: _Coefficients, r: float) -> tuple[float, flo
     q = torch.zeros((), dtype=torch.float64, device=x.device)
     for start in _chunks(x.numel()):
         xc = x[start:start + CHUNK]
-        xc.mul_(_piece(c.a, start)).sub_(_piece(c.e, start) * r)
+        xc.sub_(_piece(c.e, start) * (_piece(c.lam, start) * xc + r))
         torch.clamp(xc, _piece(c.lo, start), _piece(c.hi, start), out=xc)
         s += xc.sum(dtype=torch.float64)
         q += (_piece(c.lam, start).to(torch.float64) * xc.to(torch.float64) ** 2).sum()
@@ -266,7 +267,7 @@ class FusedAggregative:
         if not all(row.is_contiguous() for row in self._rows):
             raise InvalidParameterError("the fused step needs a contiguous X")
         self._numpy = [row.numpy() for row in self._rows] if backend == "numba" else None
-        self._np_coef = ({k: getattr(self.coef, k).cpu().numpy() for k in ("a", "e", "lam", "lo", "hi")}
+        self._np_coef = ({k: getattr(self.coef, k).cpu().numpy() for k in ("e", "lam", "lo", "hi")}
                          if backend == "numba" else None)
         self.S, self.Q = self._global_sums()
 
@@ -305,8 +306,7 @@ class FusedAggregative:
         for b, row in enumerate(self._rows):
             if self.backend == "numba":
                 k = self._np_coef
-                s, q = _numba_kernels()["step"](self._numpy[b], k["a"], k["e"], k["lam"], k["lo"], k["hi"],
-                                                r[b], CHUNK)
+                s, q = _numba_kernels()["step"](self._numpy[b], k["e"], k["lam"], k["lo"], k["hi"], r[b], CHUNK)
                 local.append(torch.tensor([s, q], dtype=torch.float64))
             else:
                 s, q = _torch_step(row, self.coef, r[b])

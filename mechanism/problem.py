@@ -16,7 +16,7 @@ from typing import Any, Callable, Literal, Mapping
 import torch
 
 from .ddag import DDAG, DataNode
-from .errors import (GraphError, InvalidParameterError, ShapeMismatchError,
+from .errors import (GraphError, InvalidParameterError, ShapeMismatchError, distinct_values,
                      require_finite_tensor)
 
 __all__ = ["Problem", "Optimum", "TypesView", "resolve_device", "resolve_dtype"]
@@ -302,6 +302,5 @@ class Problem:
 def _move_keeping_expansion(t: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """Move ``t``; a tensor that is a broadcast (stride-0) view of a smaller one stays a view."""
     if t.numel() > 0 and 0 in t.stride():
-        base = t[tuple(slice(0, 1) if s == 0 else slice(None) for s in t.stride())]
-        return base.to(device=device, dtype=dtype).expand(t.shape)
+        return distinct_values(t).to(device=device, dtype=dtype).expand(t.shape)
     return t.to(device=device, dtype=dtype)
