@@ -53,9 +53,10 @@ class MechanismEnv(ParallelEnv):
     one-shot ``[private features (k), agent_index/(N-1 or 1)]``. ``G_i = −∂L/∂x_i`` is the DPM
     incentive under the Planner's *belief* at the current joint action; private features are the
     agent's own types (e.g. its true ``λ_i``). Bounds are finite where the scenario's physics gives
-    them: ``x_i`` in its action box, ``|G_i| ≤ B_i`` (the exact maximum over the feasible box for the
-    quadratic families; see ``Scenario.incentive_bound``), features in
-    ``[min(0, min_j f_j), max(0, max_j f_j)]``, index and progress in ``[0, 1]``. For float32 /
+    them, and the same for every agent: ``x`` in the agents' action boxes, ``|G| ≤ max_j B_j``
+    (``B_j`` the exact maximum of ``|G_j|`` over the feasible box for the quadratic families; see
+    ``Scenario.incentive_bound``), features in ``[min(0, min_j f_j), max(0, max_j f_j)]``, index
+    and progress in ``[0, 1]``. For float32 /
     normalised spaces (SB3, SuperSuit) use :func:`mbi_envs.wrappers.float32_view`.
 
     **Horizon.** ``max_steps`` (PettingZoo's ``max_cycles``) applies to the iterative mode; with
@@ -172,13 +173,14 @@ class MechanismEnv(ParallelEnv):
         return low, np.where(low == high, low + 1.0, high)
 
     def _make_obs_space(self, i: int) -> spaces.Box:
-        """Finite where the physics gives bounds: ``x_i`` in its action box, ``|G_i| ≤ B_i``
-        (:meth:`_incentive_bound`), features in :meth:`_feature_box`, index and progress in [0, 1]."""
+        """Finite where the physics gives bounds: ``x`` in the agents' action boxes, ``|G| ≤ max_j B_j``
+        (:meth:`_incentive_bound`), features in :meth:`_feature_box`, index and progress in [0, 1].
+        The same box for every agent: SuperSuit's vector conversion and a shared policy need that."""
         f_low, f_high = self._feature_box()
         if self.mode == "iterative":
-            g = self._g_bound[i]
-            low = np.concatenate([self._low[i], -g, f_low, [0.0, 0.0]])
-            high = np.concatenate([self._high[i], g, f_high, [1.0, 1.0]])
+            g = self._g_bound.max(axis=0)
+            low = np.concatenate([self._low.min(axis=0), -g, f_low, [0.0, 0.0]])
+            high = np.concatenate([self._high.max(axis=0), g, f_high, [1.0, 1.0]])
         else:
             low, high = np.concatenate([f_low, [0.0]]), np.concatenate([f_high, [1.0]])
         return spaces.Box(low, high, dtype=np.float64)

@@ -232,6 +232,18 @@ def test_float32_view_maps_unit_actions_onto_the_box_and_passes_the_api(mode):
     np.testing.assert_array_equal(base.X, expected)
 
 
+@pytest.mark.parametrize("env_id", IDS)
+def test_supersuit_vector_conversion_sees_one_space(env_id):
+    """Every agent has the same observation box (SuperSuit's pettingzoo_env_to_vec_env_v1 insists)."""
+    import supersuit as ss
+
+    env = mbi_envs.make(env_id, max_steps=5, **small_kwargs(env_id))
+    assert len({(tuple(env.observation_space(a).low), tuple(env.observation_space(a).high))
+                for a in env.possible_agents}) == 1
+    vec = ss.pettingzoo_env_to_vec_env_v1(env)
+    assert vec.num_envs == env.n_agents and np.isfinite(vec.observation_space.high).all()
+
+
 def test_supersuit_normalize_obs_accepts_the_envs():
     import supersuit as ss
 
