@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
@@ -152,11 +152,12 @@ class _FusedEngine(_Engine):
     """Gradient agents on the aggregative family through the in-place one-pass kernel."""
 
     def __init__(self, problem: Problem, policy: AgentPolicy, X: torch.Tensor, types: TypesView,
-                 keep_last_finite: bool, backend: str) -> None:
+                 keep_last_finite: bool, backend: str,
+                 all_reduce: Callable[[torch.Tensor], torch.Tensor] | None) -> None:
         self.problem, self.policy, self.types = problem, policy, types
         policy.reset(problem, X)
-        self.kernel = FusedAggregative(problem, policy.step_size, X.contiguous().clone(), types=types,
-                                       backend=backend)
+        self.kernel = FusedAggregative(problem, policy.step_size, X.contiguous(), types=types,
+                                       backend=backend, reduce=all_reduce)
         self.keep_last_finite = keep_last_finite
         self.evaluations = 1
 
@@ -193,12 +194,15 @@ class _FusedEngine(_Engine):
 
 
 def _make_engine(problem: Problem, policy: AgentPolicy, X: torch.Tensor, types: TypesView,
-                 method: PlannerMethod, keep_last_finite: bool, backend: str) -> _Engine:
+                 method: PlannerMethod, keep_last_finite: bool, backend: str,
+                 all_reduce: Callable[[torch.Tensor], torch.Tensor] | None) -> _Engine:
     if method == "fused":
         reason = fused_unavailable_reason(problem, policy)
         if reason is not None:
             raise InvalidParameterError(f"method='fused' is not available: {reason}")
-        return _FusedEngine(problem, policy, X, types, keep_last_finite, backend)
+        return _FusedEngine(problem, policy, X, types, keep_last_finite, backend, all_reduce)
+    if all_reduce is not None:
+        raise InvalidParameterError("all_reduce (sharded agents) needs method='fused'")
     return _Engine(problem, policy, X, types, method)
 
 
@@ -228,7 +232,8 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
                 method: PlannerMethod = "auto", record_every: int = 1, record_actions: bool = True,
                 divergence_factor: float = 1e12, progress: bool = False,
                 check_every: int = DEFAULT_CHECK_EVERY, keep_last_finite: bool = True,
-                backend: str = "auto") -> PlannerResult:
+                backend: str = "auto", all_reduce: Callable[[torch.Tensor], torch.Tensor] | None = None
+                ) -> PlannerResult:
     """Run Algorithm 1: agents act on DPM incentives until convergence, satisficing, divergence
     or the iteration budget.
 
@@ -253,12 +258,14 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
             run returns the last checked finite state (costs one copy per check and 2× memory;
             ``False`` returns the state where divergence was found).
         backend: fused method only: ``"auto"``, ``"numba"`` (CPU) or ``"torch"``.
+        all_reduce: fused method only: sums partial sums over processes (set by
+            :mod:`mechanism.distributed`, where ``problem`` and ``x0`` hold one rank's agents).
     """
     max_iters, record_every, check_every = _check_arguments(
         max_iters, record_every, check_every, eps, tau, divergence_factor, policy, method)
     X = problem.project(problem.as_actions(x0, "x0"))
     start = time.perf_counter()
-    engine = _make_engine(problem, policy, X, types, method, keep_last_finite, backend)
+    engine = _make_engine(problem, policy, X, types, method, keep_last_finite, backend, all_reduce)
     limit = divergence_factor * max(1.0, float(engine.loss.abs().max()))
     record = _Recorder(record_every, record_actions)
     record(0, engine)

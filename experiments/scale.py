@@ -1,0 +1,382 @@
+"""The scale benchmark: the real DPM planner against the paper's mock step, N = 1e3 … 1e9.
+
+For each N the engine builds the symmetric aggregative problem (the paper's C.2/C.18 family,
+``L = (Σx − Y)² + λ Σ x²``, ``x ≥ 0``), starts the agents at a seeded uniform point and times
+``iters`` real planner iterations of gradient agents (``run_planner``, the method asked for:
+``fused``, ``analytic`` or ``autograd``; η = ½ · 1/(N + λ), half the closed-form stability limit).
+In the same run it times, on the same N and dtype:
+
+* the paper's **mock** step (C.18 of its notebook: a mean, a scalar update and Gaussian noise;
+  no gradient is computed), and
+* one **in-place numpy pass** over an array of N values (CPU only): the memory-bandwidth
+  reference a one-pass kernel cannot beat by much.
+
+Speed is reported as ratios measured in one run (the machine is shared and noisy). The scaling
+exponent is the slope of log(seconds per iteration) against log N over N ≥ ``fit_min_n``, with a
+95% confidence interval from the regression's standard error (Student t). Peak memory is the
+CUDA allocator's peak on a GPU, and the process's peak resident set (``VmHWM``, reset before each
+configuration where Linux allows) on the CPU.
+
+Outputs (:func:`write_outputs`): ``scale.json`` (records + machine info + fits + target checks),
+``scale.md`` and a log–log ``scale.png``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import scipy.stats
+import torch
+
+from mechanism import GradientAgents, aggregative_problem, run_planner
+from mechanism.distributed import ShardSpec, initial_actions, launch_local
+from mechanism.errors import InvalidParameterError, require_int_at_least
+from mechanism.problem import resolve_device, resolve_dtype
+from mechanism.problems import aggregative_optimal_loss
+
+__all__ = ["ScaleConfig", "run_scale", "write_outputs", "fit_exponent", "machine_info", "target_checks",
+           "time_mock_step", "time_numpy_pass", "measure_planner"]
+
+METHODS = ("fused", "analytic", "autograd")
+Y, LAM = 10.0, 0.1
+
+
+@dataclass
+class ScaleConfig:
+    """What :func:`run_scale` measures (every field is written into ``scale.json``)."""
+
+    n_agents: Sequence[int] = (10**4, 10**5, 10**6)
+    iters: int = 50
+    device: str = "cpu"
+    dtype: str = "float32"
+    methods: Sequence[str] = ("fused",)
+    world_size: int = 1
+    mock: bool = True
+    repeats: int = 3
+    seed: int = 0
+    fit_min_n: int = 10**5
+    mock_budget_seconds: float = 5.0
+    check_every: int = 0  # 0: only at the end of the timed run (pure iteration cost)
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidParameterError` naming the first bad field."""
+        if not self.n_agents:
+            raise InvalidParameterError("n_agents must list at least one N")
+        for n in self.n_agents:
+            require_int_at_least("n_agents", n, 1)
+        require_int_at_least("iters", self.iters, 1)
+        require_int_at_least("repeats", self.repeats, 1)
+        require_int_at_least("world_size", self.world_size, 1)
+        require_int_at_least("check_every", self.check_every, 0)
+        resolve_device(self.device)
+        resolve_dtype(self.dtype)
+        for m in self.methods:
+            if m not in METHODS:
+                raise InvalidParameterError(f"method must be one of {METHODS}, got {m!r}")
+        if self.world_size > 1 and tuple(self.methods) != ("fused",):
+            raise InvalidParameterError(f"world_size > 1 shards the fused method only, got methods={list(self.methods)}")
+
+
+# ------------------------------------------------------------------------------------- timing
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _reset_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    try:  # Linux: "5" resets the peak resident set size (VmHWM) of this process
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_bytes(device: torch.device) -> int | None:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def time_mock_step(n: int, dtype: torch.dtype, device: torch.device, iters: int, budget: float,
+                   seed: int = 0) -> tuple[float, int]:
+    """Seconds per step of the paper's mock (``x − η(mean − Y/N) + η ε``) and how many were timed."""
+    g = torch.Generator(device=device).manual_seed(seed)
+    x = torch.rand(n, dtype=dtype, device=device, generator=g)
+
+    def mock() -> None:
+        nonlocal x
+        m = x.mean()
+        x = x - 1e-3 * (m - Y / n) + 1e-3 * torch.randn(n, generator=g, dtype=dtype, device=device)
+
+    mock()
+    _sync(device)
+    t0 = time.perf_counter()
+    mock()
+    _sync(device)
+    one = time.perf_counter() - t0
+    steps = max(1, min(iters, int(budget / max(one, 1e-9))))
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        mock()
+    _sync(device)
+    return (time.perf_counter() - t0) / steps, steps
+
+
+def time_numpy_pass(n: int, dtype: torch.dtype, repeats: int = 5) -> float:
+    """Best-of seconds of one in-place numpy multiply over ``n`` values (the bandwidth reference)."""
+    a = np.random.default_rng(0).random(n).astype(np.float32 if dtype == torch.float32 else np.float64)
+    factor = a.dtype.type(0.999)
+    np.multiply(a, factor, out=a)
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.multiply(a, factor, out=a)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def measure_planner(n: int, method: str, cfg: ScaleConfig) -> dict[str, Any]:
+    """Time ``cfg.iters`` planner iterations (best of ``cfg.repeats``) on one process."""
+    device, dtype = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
+    problem = aggregative_problem(n, Y=Y, lam=LAM, dtype=dtype, device=device)
+    eta = 0.5 / (n + LAM)
+    check = cfg.check_every or cfg.iters
+    best, result, peak = math.inf, None, None
+    for rep in range(cfg.repeats + 1):  # the first run warms up (numba compiles, caches fill)
+        iters = 2 if rep == 0 else cfg.iters
+        x0 = initial_actions(n, cfg.seed, dtype=dtype, device=device)
+        _reset_peak(device)
+        _sync(device)
+        t0 = time.perf_counter()
+        res = run_planner(problem, GradientAgents(eta), x0, method=method, max_iters=iters, eps=0.0, tau=0.0,
+                          record_every=iters, record_actions=False, check_every=min(check, iters),
+                          keep_last_finite=False)
+        _sync(device)
+        seconds = time.perf_counter() - t0
+        del x0
+        if rep:
+            peak = max(peak or 0, _peak_bytes(device) or 0)
+            if seconds < best:
+                best, result = seconds, res
+    assert result is not None
+    return {"seconds_per_iteration": best / cfg.iters, "final_loss": float(result.loss[0]),
+            "status": result.status, "peak_memory_bytes": peak}
+
+
+def measure_sharded(n: int, cfg: ScaleConfig) -> dict[str, Any]:
+    """Time the fused planner sharded over ``cfg.world_size`` local processes."""
+    spec = ShardSpec(n_agents=n, iters=cfg.iters, Y=Y, lam=LAM, seed=cfg.seed, dtype=cfg.dtype, device=cfg.device,
+                     check_every=cfg.check_every or cfg.iters)
+    ranks = launch_local(spec, cfg.world_size)
+    return {"seconds_per_iteration": max(r["seconds_per_iteration"] for r in ranks),
+            "final_loss": ranks[0]["final_loss"], "status": ranks[0]["status"], "peak_memory_bytes": None}
+
+
+# ------------------------------------------------------------------------------------- the run
+def run_scale(cfg: ScaleConfig, progress: bool = True,
+              log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Measure every (N, method) of ``cfg``; returns the ``scale.json`` payload."""
+    cfg.validate()
+    device, dtype = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
+    records = []
+    plan = [(int(n), m) for n in sorted(cfg.n_agents) for m in cfg.methods]
+    from tqdm.auto import tqdm
+
+    bar = tqdm(plan, desc="scale", disable=not progress)
+    mock_cache: dict[int, tuple[float, int]] = {}
+    for n, method in bar:
+        bar.set_postfix(N=f"{n:.0e}", method=method)
+        measured = measure_sharded(n, cfg) if cfg.world_size > 1 else measure_planner(n, method, cfg)
+        if cfg.mock and n not in mock_cache:
+            mock_cache[n] = time_mock_step(n, dtype, device, cfg.iters, cfg.mock_budget_seconds, cfg.seed)
+        mock_s = mock_cache[n][0] if cfg.mock else None
+        numpy_s = time_numpy_pass(n, dtype) if device.type == "cpu" else None
+        rec = {"n_agents": n, "device": str(device), "dtype": cfg.dtype, "method": method,
+               "world_size": cfg.world_size, "iters": cfg.iters, **measured,
+               "agent_updates_per_second": n / measured["seconds_per_iteration"],
+               "mock_seconds_per_iteration": mock_s,
+               "mock_steps_timed": mock_cache[n][1] if cfg.mock else None,
+               "numpy_pass_seconds": numpy_s,
+               "optimal_loss": aggregative_optimal_loss(Y, torch.tensor(LAM).expand(n))}
+        rec["speedup_vs_mock"] = mock_s / rec["seconds_per_iteration"] if mock_s else None
+        rec["ratio_to_numpy_pass"] = rec["seconds_per_iteration"] / numpy_s if numpy_s else None
+        records.append(rec)
+        log(f"N={n:.0e} {method}: {rec['seconds_per_iteration']:.3e} s/it, "
+            f"{rec['agent_updates_per_second']:.3e} updates/s"
+            + (f", {rec['speedup_vs_mock']:.1f}x the mock" if mock_s else ""))
+    payload = {"config": asdict(cfg), "machine": machine_info(device), "records": records,
+               "fits": _fits(records, cfg)}
+    payload["targets"] = target_checks(records)
+    return payload
+
+
+def fit_exponent(ns: Sequence[float], seconds: Sequence[float], confidence: float = 0.95) -> dict[str, Any]:
+    """Slope of log10(seconds) on log10(N) with its ``confidence`` interval (needs ≥ 3 points for a CI)."""
+    x, y = np.log10(np.asarray(ns, float)), np.log10(np.asarray(seconds, float))
+    if len(x) < 2:
+        return {"slope": None, "ci_low": None, "ci_high": None, "points": int(len(x))}
+    fit = scipy.stats.linregress(x, y)
+    if len(x) < 3:
+        return {"slope": float(fit.slope), "ci_low": None, "ci_high": None, "points": int(len(x))}
+    half = scipy.stats.t.ppf(0.5 + confidence / 2, len(x) - 2) * fit.stderr
+    return {"slope": float(fit.slope), "ci_low": float(fit.slope - half), "ci_high": float(fit.slope + half),
+            "points": int(len(x))}
+
+
+def _fits(records: list[dict[str, Any]], cfg: ScaleConfig) -> dict[str, Any]:
+    out = {}
+    for method in cfg.methods:
+        rows = [r for r in records if r["method"] == method and r["n_agents"] >= cfg.fit_min_n]
+        out[method] = fit_exponent([r["n_agents"] for r in rows], [r["seconds_per_iteration"] for r in rows])
+    mocks = {r["n_agents"]: r["mock_seconds_per_iteration"] for r in records
+             if r["mock_seconds_per_iteration"] and r["n_agents"] >= cfg.fit_min_n}
+    out["mock"] = fit_exponent(list(mocks), list(mocks.values()))
+    out["fit_min_n"] = cfg.fit_min_n
+    return out
+
+
+def target_checks(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The scale issue's targets, each decided from the records (``None`` when not measured here)."""
+    def find(n: int, dtype: str | None = None, device: str = "cpu", world: int = 1) -> dict[str, Any] | None:
+        rows = [r for r in records if r["n_agents"] == n and r["method"] == "fused" and r["world_size"] == world
+                and r["device"].startswith(device) and (dtype is None or r["dtype"] == dtype)]
+        return rows[0] if rows else None
+
+    checks = []
+    r = find(10**6)
+    checks.append(_check("N=1e6 CPU: fused iteration >= 90x faster than the mock step",
+                         r and r["speedup_vs_mock"], 90.0, ">="))
+    r = find(10**8, "float32")
+    checks.append(_check("N=1e8 float32 CPU: >= 0.5e9 agent-updates/s", r and r["agent_updates_per_second"], 5e8, ">="))
+    checks.append(_check("N=1e8 float32 CPU: within 3x of one in-place numpy pass", r and r["ratio_to_numpy_pass"], 3.0, "<="))
+    r = find(10**9, "float32", "cuda")
+    checks.append(_check("N=1e9 float32 on one GPU: >= 2.0e11 agent-updates/s", r and r["agent_updates_per_second"], 2e11, ">="))
+    return checks
+
+
+def _check(what: str, value: float | None, threshold: float, op: str) -> dict[str, Any]:
+    passed = None if value is None else (value >= threshold if op == ">=" else value <= threshold)
+    return {"target": what, "value": value, "threshold": threshold, "op": op, "passed": passed}
+
+
+def machine_info(device: torch.device | None = None) -> dict[str, Any]:
+    """CPU model, core count, library versions and, on CUDA, the GPU name."""
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__,
+            "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "platform": platform.platform()}
+    try:
+        import numba
+
+        info["numba"] = numba.__version__
+        info["numba_threads"] = numba.get_num_threads()
+    except ImportError:  # pragma: no cover
+        info["numba"] = None
+    if device is not None and device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+# ------------------------------------------------------------------------------------- outputs
+def write_outputs(payload: dict[str, Any], out: str | Path) -> dict[str, Path]:
+    """Write ``scale.json``, ``scale.md`` and ``scale.png`` into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "scale.json", "md": out / "scale.md", "png": out / "scale.png"}
+    paths["json"].write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    paths["md"].write_text(to_markdown(payload))
+    plot(payload, paths["png"])
+    return paths
+
+
+def _fmt(v: Any, spec: str = ".3g") -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return format(v, spec)
+    return str(v)
+
+
+def to_markdown(payload: dict[str, Any]) -> str:
+    """The human-readable summary of a scale run."""
+    m, cfg = payload["machine"], payload["config"]
+    lines = [f"# Scale run: {cfg['device']}, {cfg['dtype']}, world size {cfg['world_size']}", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores" + (f", GPU {m['gpu']}" if m.get("gpu") else "")
+             + f"; torch {m['torch']}, numba {m.get('numba')}; {cfg['iters']} timed iterations, best of {cfg['repeats']}.",
+             "", "| N | method | s / iteration | agent-updates / s | mock s / step | × faster than mock "
+             "| numpy pass s | × one numpy pass | peak memory | final loss | optimal loss |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in payload["records"]:
+        mem = None if r["peak_memory_bytes"] is None else r["peak_memory_bytes"] / 2**20
+        lines.append(f"| {r['n_agents']:.0e} | {r['method']} | {_fmt(r['seconds_per_iteration'])} | "
+                     f"{_fmt(r['agent_updates_per_second'])} | {_fmt(r['mock_seconds_per_iteration'])} | "
+                     f"{_fmt(r['speedup_vs_mock'], '.1f')} | {_fmt(r['numpy_pass_seconds'])} | "
+                     f"{_fmt(r['ratio_to_numpy_pass'], '.2f')} | {_fmt(mem, '.0f')} MiB | "
+                     f"{_fmt(r['final_loss'], '.6g')} | {_fmt(r['optimal_loss'], '.6g')} |")
+    lines += ["", f"Scaling exponents (slope of log time on log N for N ≥ {payload['fits']['fit_min_n']:.0e}, 95% CI):", ""]
+    for name, fit in payload["fits"].items():
+        if isinstance(fit, dict):
+            ci = "" if fit["ci_low"] is None else f" [{fit['ci_low']:.2f}, {fit['ci_high']:.2f}]"
+            lines.append(f"- {name}: {_fmt(fit['slope'], '.2f')}{ci} ({fit['points']} points)")
+    lines += ["", "Targets (computed from the records above; — = not measured in this run):", "",
+              "| target | measured | threshold | passed |", "|---|---|---|---|"]
+    for c in payload["targets"]:
+        lines.append(f"| {c['target']} | {_fmt(c['value'])} | {c['op']} {c['threshold']:.3g} | {_fmt(c['passed'])} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def plot(payload: dict[str, Any], path: Path) -> None:
+    """Log–log seconds per iteration against N, one line per method, and the mock."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    recs = payload["records"]
+    for method in sorted({r["method"] for r in recs}):
+        rows = sorted((r for r in recs if r["method"] == method), key=lambda r: r["n_agents"])
+        ax.plot([r["n_agents"] for r in rows], [r["seconds_per_iteration"] for r in rows], "o-",
+                label=f"real DPM planner ({method})")
+    mock = sorted({(r["n_agents"], r["mock_seconds_per_iteration"]) for r in recs if r["mock_seconds_per_iteration"]})
+    if mock:
+        ax.plot([n for n, _ in mock], [s for _, s in mock], "s--", color="grey", label="paper's mock step (no gradient)")
+    numpy_ref = sorted({(r["n_agents"], r["numpy_pass_seconds"]) for r in recs if r["numpy_pass_seconds"]})
+    if numpy_ref:
+        ax.plot([n for n, _ in numpy_ref], [s for _, s in numpy_ref], ":", color="black", label="one in-place numpy pass")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("N agents")
+    ax.set_ylabel("seconds per iteration")
+    cfg = payload["config"]
+    ax.set_title(f"DPM scale: {cfg['device']}, {cfg['dtype']}, world size {cfg['world_size']}")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,93 @@
+"""Time the real DPM planner against the paper's mock step over a range of N.
+
+    python scripts/scale.py --n-agents 1e4,1e5,1e6 --iters 50 --out runs/scale
+    python scripts/scale.py --n-agents 1e6,1e7 --world-size 2 --dtype float64 --out runs/scale_w2
+    torchrun --nproc_per_node=2 scripts/scale.py --n-agents 1e7 --iters 20 --out runs/scale_torchrun
+
+Writes DIR/scale.json, DIR/scale.md and DIR/scale.png (see experiments/scale.py and docs/scale.md).
+Under torchrun each process runs its shard; rank 0 writes the outputs.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+from experiments.scale import METHODS, ScaleConfig, run_scale, write_outputs
+from mechanism.errors import MechanismError
+
+
+def n_list(text: str) -> list[int]:
+    """'1e3,1e4' -> [1000, 10000]; argparse reports anything else with the value."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 1e4,1e5, got {text!r}") from None
+    if not values or any(v < 1 or v != int(v) for v in values):
+        raise argparse.ArgumentTypeError(f"every N must be an integer >= 1, got {text!r}")
+    return [int(v) for v in values]
+
+
+def method_list(text: str) -> list[str]:
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if not methods or bad:
+        raise argparse.ArgumentTypeError(f"methods must be among {', '.join(METHODS)}, got {text!r}")
+    return methods
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n-agents", type=n_list, default=[10**4, 10**5, 10**6], help="comma-separated N values")
+    ap.add_argument("--iters", type=int, default=50, help="timed planner iterations per N")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--method", type=method_list, default=["fused"], help="fused, analytic, autograd (comma list)")
+    ap.add_argument("--world-size", type=int, default=1, help="processes to shard the agents over (fused only)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed repeats per configuration (best is kept)")
+    ap.add_argument("--no-mock", action="store_true", help="skip timing the paper's mock step")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="runs/scale", help="output folder (default runs/scale, ignored by git)")
+    args = ap.parse_args()
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        return torchrun_main(args)
+    cfg = ScaleConfig(n_agents=args.n_agents, iters=args.iters, device=args.device, dtype=args.dtype,
+                      methods=args.method, world_size=args.world_size, mock=not args.no_mock,
+                      repeats=args.repeats, seed=args.seed)
+    try:
+        cfg.validate()
+    except MechanismError as exc:
+        ap.error(str(exc))
+    paths = write_outputs(run_scale(cfg), args.out)
+    print(paths["md"].read_text())
+    print("wrote", ", ".join(str(p) for p in paths.values()))
+
+
+def torchrun_main(args: argparse.Namespace) -> None:
+    """One rank of a torchrun launch: run this rank's shard of each N; rank 0 prints and writes JSON."""
+    import json
+    from pathlib import Path
+
+    import torch.distributed as dist
+
+    from mechanism.distributed import ShardSpec, run_sharded
+
+    dist.init_process_group("nccl" if args.device == "cuda" else "gloo")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    rows = []
+    for n in args.n_agents:
+        spec = ShardSpec(n_agents=n, iters=args.iters, seed=args.seed, dtype=args.dtype, device=args.device,
+                         check_every=args.iters)
+        dist.barrier()
+        rows.append(run_sharded(spec, rank, world))
+    dist.destroy_process_group()
+    if rank == 0:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "scale_torchrun.json").write_text(json.dumps(rows, indent=2) + "\n")
+        for r in rows:
+            print(f"N={r['spec']['n_agents']:.0e} world={world}: {r['seconds_per_iteration']:.3e} s/it, "
+                  f"loss {r['final_loss']:.6g}")
+
+
+if __name__ == "__main__":
+    main()
