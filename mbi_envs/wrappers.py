@@ -44,7 +44,7 @@ def to_box(space: spaces.Box) -> spaces.Box:
 def from_unit(action: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Map ``a ∈ [−1, 1]`` (clipped first) onto ``[low, high]``: ``low + (a + 1)/2 · (high − low)``, float64."""
     a = np.clip(np.asarray(action, dtype=np.float64).reshape(low.shape), -1.0, 1.0)
-    return low + (a + 1.0) / 2.0 * (high - low)
+    return np.clip(low + (a + 1.0) / 2.0 * (high - low), low, high)  # no rounding past the corners
 
 
 def _unit_box(shape: tuple[int, ...]) -> spaces.Box:

@@ -14,6 +14,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 from pettingzoo.test import max_cycles_test, parallel_api_test, render_test
 
 import mbi_envs
@@ -265,3 +266,18 @@ def test_sb3_checker_is_silent_on_the_float32_gym_view():
     assert [str(w.message) for w in caught] == []
     obs, _ = view.reset(seed=0)
     assert obs.dtype == np.float32 and view.observation_space.contains(obs)
+
+
+@settings(max_examples=50, deadline=None)
+@given(a=st.lists(st.floats(-3, 3), min_size=3, max_size=3),
+       low=st.lists(st.floats(-50, 50), min_size=3, max_size=3),
+       width=st.lists(st.floats(1e-3, 100), min_size=3, max_size=3))
+def test_from_unit_is_the_affine_map_onto_the_box(a, low, width):
+    from mbi_envs.wrappers import from_unit
+
+    lo, hi = np.array(low), np.array(low) + np.array(width)
+    x = from_unit(np.array(a), lo, hi)
+    clipped = np.clip(a, -1, 1)
+    assert ((x >= lo) & (x <= hi)).all()
+    np.testing.assert_allclose(x, lo + (clipped + 1) / 2 * (hi - lo), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(from_unit(-np.ones(3), lo, hi), lo)
