@@ -263,6 +263,8 @@ def test_sb3_checker_is_silent_on_the_float32_gym_view():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_env(view)
+        from stable_baselines3 import PPO
+        PPO("MlpPolicy", view, n_steps=16, batch_size=16, n_epochs=1, seed=0, device="cpu").learn(32)
     assert [str(w.message) for w in caught] == []
     obs, _ = view.reset(seed=0)
     assert obs.dtype == np.float32 and view.observation_space.contains(obs)
