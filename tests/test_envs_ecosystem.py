@@ -283,3 +283,11 @@ def test_from_unit_is_the_affine_map_onto_the_box(a, low, width):
     assert ((x >= lo) & (x <= hi)).all()
     np.testing.assert_allclose(x, lo + (clipped + 1) / 2 * (hi - lo), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(from_unit(-np.ones(3), lo, hi), lo)
+
+
+def test_gym_render_human_prints_and_returns_none(capsys):
+    env = gym.make("mbi_envs/AssemblyLine-v0", render_mode="human")
+    env.reset(seed=0)
+    env.step(np.zeros(2))
+    assert env.render() is None
+    assert "assembly_line_v0  mode=iterative  t=1/200" in capsys.readouterr().out
