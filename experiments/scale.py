@@ -41,7 +41,7 @@ from mechanism.errors import InvalidParameterError, require_int_at_least
 from mechanism.problem import resolve_device, resolve_dtype
 from mechanism.problems import aggregative_optimal_loss
 
-__all__ = ["ScaleConfig", "run_scale", "write_outputs", "fit_exponent", "machine_info", "target_checks",
+__all__ = ["ScaleConfig", "run_scale", "compare_backends", "check_every_cost", "write_outputs", "fit_exponent", "machine_info", "target_checks",
            "time_mock_step", "time_numpy_pass", "measure_planner"]
 
 METHODS = ("fused", "analytic", "autograd")
@@ -342,6 +342,16 @@ def to_markdown(payload: dict[str, Any]) -> str:
         if isinstance(fit, dict):
             ci = "" if fit["ci_low"] is None else f" [{fit['ci_low']:.2f}, {fit['ci_high']:.2f}]"
             lines.append(f"- {name}: {_fmt(fit['slope'], '.2f')}{ci} ({fit['points']} points)")
+    if payload.get("backends"):
+        lines += ["", "CPU tools for the fused step (same N and dtype, one run; best of 3):", "",
+                  "| N | tool | s / iteration | agent-updates / s |", "|---|---|---|---|"]
+        for b in payload["backends"]:
+            lines.append(f"| {b['n_agents']:.0e} | {b['tool']} | {_fmt(b['seconds'])} | {_fmt(b['agent_updates_per_second'])} |")
+    if payload.get("check_every_cost"):
+        lines += ["", "Cost of the stopping tests (µs per planner iteration, analytic DPM, one thread):", "",
+                  "| N | check_every | µs / iteration |", "|---|---|---|"]
+        for c in payload["check_every_cost"]:
+            lines.append(f"| {c['n_agents']} | {c['check_every']} | {c['microseconds_per_iteration']:.1f} |")
     lines += ["", "Targets (computed from the records above; — = not measured in this run):", "",
               "| target | measured | threshold | passed |", "|---|---|---|---|"]
     for c in payload["targets"]:
@@ -380,3 +390,81 @@ def plot(payload: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------- tool choice
+def compare_backends(n: int, dtype: str = "float32", iters: int = 20, repeats: int = 3) -> list[dict[str, Any]]:
+    """Seconds per gradient-agent iteration of each way to run the aggregative DPM step on the CPU.
+
+    * ``torch-unfused``: a float64 sum, then in-place ``sub``/``clamp`` over the whole array
+      (several passes over memory);
+    * ``torch-chunked`` and ``numba``: the two backends of :class:`mechanism.fused.FusedAggregative`;
+    * ``torch-compile``: the same update written as a function for ``torch.compile`` (Inductor
+      fuses it into one C++ loop, out of place);
+    * ``numpy-pass``: one in-place numpy multiply (the bandwidth reference, not a DPM step).
+    All on the same array size and dtype in one run; best of ``repeats``.
+    """
+    from mechanism.fused import FusedAggregative
+
+    dt = resolve_dtype(dtype)
+    problem = aggregative_problem(n, Y=Y, lam=LAM, dtype=dt)
+    eta = 0.5 / (n + LAM)
+    x = initial_actions(n, 0, dtype=dt)
+
+    def best_of(step: Callable[[], Any]) -> float:
+        step()
+        best = math.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for _ in range(iters):
+                step()
+            best = min(best, (time.perf_counter() - t0) / iters)
+        return best
+
+    rows = []
+    for backend in ("torch", "numba"):
+        kernel = FusedAggregative(problem, eta, x.clone().reshape(1, n, 1), backend=backend)
+        rows.append({"tool": f"{backend}-chunked" if backend == "torch" else "numba", "seconds": best_of(kernel.step)})
+    xu = x.clone()
+
+    def unfused() -> None:
+        r = float(xu.sum(dtype=torch.float64)) - Y
+        xu.sub_(2 * eta * (LAM * xu + r)).clamp_(min=0.0)
+    rows.append({"tool": "torch-unfused", "seconds": best_of(unfused)})
+    try:
+        compiled = torch.compile(_compiled_update, dynamic=False)
+        state = {"x": x.clone()}
+
+        def via_compile() -> None:
+            state["x"], _ = compiled(state["x"], float(state["x"].sum(dtype=torch.float64)) - Y, 2 * eta)
+        rows.append({"tool": "torch-compile", "seconds": best_of(via_compile)})
+    except Exception as exc:  # pragma: no cover - Inductor needs a C++ compiler
+        rows.append({"tool": "torch-compile", "seconds": None, "error": repr(exc)[:200]})
+    rows.append({"tool": "numpy-pass", "seconds": time_numpy_pass(n, dt)})
+    for row in rows:
+        row.update(n_agents=n, dtype=dtype, agent_updates_per_second=n / row["seconds"] if row["seconds"] else None)
+    return rows
+
+
+def _compiled_update(x: torch.Tensor, r: float, e: float) -> tuple[torch.Tensor, torch.Tensor]:
+    y = (x - e * (LAM * x + r)).clamp(min=0.0)
+    return y, y.sum(dtype=torch.float64)
+
+
+def check_every_cost(n_values: Sequence[int] = (2, 100, 1000), choices: Sequence[int] = (1, 4, 16, 64),
+                     iters: int = 3000, repeats: int = 3) -> list[dict[str, Any]]:
+    """Microseconds per planner iteration (analytic DPM, gradient agents, one torch thread) for each
+    ``check_every``: what the stopping tests cost, the measurement behind the planner's default."""
+    rows = []
+    for n in n_values:
+        problem = aggregative_problem(n, Y=Y, lam=LAM)
+        x0 = initial_actions(n, 0)
+        for every in choices:
+            best = math.inf
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                run_planner(problem, GradientAgents(0.5 / (n + LAM)), x0, max_iters=iters, eps=0.0, tau=0.0,
+                            check_every=every, record_every=iters, record_actions=False)
+                best = min(best, time.perf_counter() - t0)
+            rows.append({"n_agents": n, "check_every": every, "microseconds_per_iteration": 1e6 * best / iters})
+    return rows

@@ -266,6 +266,8 @@ class MechanismEnv(ParallelEnv):
         X_new = self._parse_actions(actions)
         t = self._t + 1
         problem = self.scenario.problem_for_step(t)
+        if self.scenario.planner_update is not None and self.mode == "iterative":
+            problem = self.scenario.planner_update(t, self.problem, X_new)
         new = self._evaluate(problem, X_new)
         effort = self._step_effort(t, X_new)
         rewards = self._rewards(self._state, new, effort)
@@ -380,15 +382,25 @@ class MechanismEnv(ParallelEnv):
         s = self._state
         if s is None:
             nan = np.full((self.n_agents, self.action_dim), np.nan)
-            loss, G, gap = float("nan"), nan, {"loss_gap": float("nan")}
+            loss, G, X, gap = float("nan"), nan, None, {"loss_gap": float("nan")}
         else:
-            loss, G, gap = s.loss, s.G, {}
+            loss, G, X, gap = s.loss, s.G, s.X, {}
         ref = self._reference_info()
         common = {"global_loss": loss, "step": self._t, **ref, **(gap if ref else {})}
+        if self.scenario.extra_infos is not None:
+            common.update(self._extra_infos(X))
         if self.scenario.effort is None:
             return {a: dict(common, incentive=g) for a, g in zip(self.agents, G)}
         return {a: {"incentive": g, **common, "effort_cost": float(e)}
                 for a, g, e in zip(self.agents, G, self._effort)}
+
+    def _extra_infos(self, X: np.ndarray | None) -> dict[str, Any]:
+        """The scenario's extra infos at ``X``; before the one-shot submission (``X`` is ``None``)
+        the same keys with NaN values (evaluated at the default action only to learn the keys)."""
+        extra = self.scenario.extra_infos(self.problem, self._default if X is None else X)
+        if X is not None:
+            return extra
+        return {k: np.full(np.shape(v), np.nan) if np.ndim(v) else float("nan") for k, v in extra.items()}
 
     # ------------------------------------------------------------------ rendering
     def render(self):

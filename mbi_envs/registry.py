@@ -18,13 +18,17 @@ from mechanism import InvalidParameterError
 
 from .env import MechanismEnv
 
-__all__ = ["SCENARIO_MODULES", "env_ids", "make", "make_aec", "scenario_module", "scenario_kwargs"]
+__all__ = ["SCENARIO_MODULES", "GAME_MODULES", "game_ids", "env_ids", "make", "make_aec", "scenario_module", "scenario_kwargs"]
 
 SCENARIO_MODULES = (
     "assembly_line_v0", "symmetric_parallel_v0", "heterogeneous_parallel_v0", "coupled_resource_v0",
     "nonconvex_v0", "time_cost_v0", "effort_cost_v0", "hidden_cost_v0", "dynamic_target_v0",
+    "economic_dispatch_v0", "supply_chain_v0",
 )
 COMMON_KWARGS = ("mode", "reward_mode", "max_steps", "render_mode", "private_share", "max_cycles")
+# Games that are not MechanismEnv scenarios: the module's own ``parallel_env(**kwargs)`` builds them
+# (not in ``env_ids()``, whose tests and Gymnasium views assume a MechanismEnv).
+GAME_MODULES = ("type_report_v0",)
 
 
 def env_ids() -> list[str]:
@@ -32,9 +36,14 @@ def env_ids() -> list[str]:
     return list(SCENARIO_MODULES)
 
 
+def game_ids() -> list[str]:
+    """Registered ids of games with their own env class (e.g. ``"type_report_v0"``)."""
+    return list(GAME_MODULES)
+
+
 def scenario_module(env_id: str) -> ModuleType:
     """The scenario module registered under ``env_id`` (``ValueError`` for an unknown id)."""
-    if env_id not in SCENARIO_MODULES:
+    if env_id not in SCENARIO_MODULES and env_id not in GAME_MODULES:
         raise InvalidParameterError(f"unknown env_id {env_id!r}; registered ids: {', '.join(SCENARIO_MODULES)}")
     return importlib.import_module(f"mbi_envs.scenarios.{env_id}")
 
@@ -50,6 +59,8 @@ def make(env_id: str, **kwargs: Any) -> MechanismEnv:
 
     The same env as ``mbi_envs.scenarios.<env_id>.parallel_env(**kwargs)`` (PettingZoo's module
     convention)."""
+    if env_id in GAME_MODULES:
+        return scenario_module(env_id).parallel_env(**kwargs)
     allowed = scenario_kwargs(env_id)
     unknown = sorted(k for k in kwargs if k not in allowed and k not in COMMON_KWARGS)
     if unknown:

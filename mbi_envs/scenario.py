@@ -28,6 +28,8 @@ StartFn = Callable[[np.random.Generator], np.ndarray]
 EffortFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 ReferenceFn = Callable[[Problem], "Optimum | None"]
 BoundFn = Callable[[Problem, np.ndarray, np.ndarray], np.ndarray]
+PlannerUpdateFn = Callable[[int, Problem, np.ndarray], Problem]
+InfoFn = Callable[[Problem, np.ndarray], dict]
 
 
 def closed_form_reference(problem: Problem) -> Optimum | None:
@@ -55,6 +57,10 @@ class Scenario:
         incentive_bound: ``(problem, low, high) -> (N, d)``, a bound ``B`` with ``|G_i| ≤ B_i``
             for every joint action in the box ``[low, high]`` (the env's feasible box) under the
             Planner's belief; ``None``: no finite bound known (the observation space says ±inf).
+        planner_update: ``(t, problem, X_new) -> problem``, the Planner's own move after the agents'
+            step ``t`` (e.g. a multiplier update), given the problem in force and the new joint
+            action ``(N, d)``; iterative mode only; ``None``: the Planner only evaluates.
+        extra_infos: ``(problem, X) -> dict`` of extra infos shared by every agent (e.g. a price).
     """
 
     name: str
@@ -70,6 +76,8 @@ class Scenario:
     extra_features: np.ndarray | None = None
     extra_feature_names: tuple[str, ...] = field(default_factory=tuple)
     incentive_bound: BoundFn | None = None
+    planner_update: PlannerUpdateFn | None = None
+    extra_infos: InfoFn | None = None
 
     def __post_init__(self) -> None:
         shape = (self.problem.n_agents, self.problem.action_dim)

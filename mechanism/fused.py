@@ -205,42 +205,52 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------- torch backend
-def _chunks(n: int) -> range:
-    return range(0, n, CHUNK)
+CUDA_CHUNK = 1 << 26  # on a GPU a chunk only bounds the temporaries (256 MiB of float32)
 
 
-def _piece(t: torch.Tensor, start: int) -> torch.Tensor | float:
-    return t if t.numel() == 1 else t[start:start + CHUNK]
+def _chunk_size(device: torch.device) -> int:
+    """Chunk length of the torch backend: cache-sized on the CPU, large on a GPU (few launches)."""
+    return CUDA_CHUNK if device.type == "cuda" else CHUNK
 
 
-def _torch_step(x: torch.Tensor, c: _Coefficients, r: float) -> tuple[float, float]:
+def _piece(t: torch.Tensor, start: int, size: int) -> torch.Tensor:
+    return t if t.numel() == 1 else t[start:start + size]
+
+
+def _torch_step(x: torch.Tensor, c: _Coefficients, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """In-place update of one row; ``r`` stays a device tensor (no host synchronisation)."""
+    size = _chunk_size(x.device)
     s = torch.zeros((), dtype=torch.float64, device=x.device)
     q = torch.zeros((), dtype=torch.float64, device=x.device)
-    for start in _chunks(x.numel()):
-        xc = x[start:start + CHUNK]
-        xc.sub_(_piece(c.e, start) * (_piece(c.lam, start) * xc + r))
-        torch.clamp(xc, _piece(c.lo, start), _piece(c.hi, start), out=xc)
+    r = r.to(x.dtype)
+    for start in range(0, x.numel(), size):
+        xc = x[start:start + size]
+        lam = _piece(c.lam, start, size)
+        xc.sub_(_piece(c.e, start, size) * (lam * xc + r))
+        torch.clamp(xc, _piece(c.lo, start, size), _piece(c.hi, start, size), out=xc)
         s += xc.sum(dtype=torch.float64)
-        q += (_piece(c.lam, start).to(torch.float64) * xc.to(torch.float64) ** 2).sum()
+        q += (lam * xc * xc).sum(dtype=torch.float64)
     return s, q
 
 
-def _torch_sums(x: torch.Tensor, lam: torch.Tensor) -> tuple[Any, Any]:
+def _torch_sums(x: torch.Tensor, lam: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    size = _chunk_size(x.device)
     s = torch.zeros((), dtype=torch.float64, device=x.device)
     q = torch.zeros((), dtype=torch.float64, device=x.device)
-    for start in _chunks(x.numel()):
-        xc = x[start:start + CHUNK].to(torch.float64)
+    for start in range(0, x.numel(), size):
+        xc = x[start:start + size].to(torch.float64)
         s += xc.sum()
-        q += (_piece(lam, start).to(torch.float64) * xc ** 2).sum()
+        q += (_piece(lam, start, size).to(torch.float64) * xc ** 2).sum()
     return s, q
 
 
-def _torch_kkt(x: torch.Tensor, c: _Coefficients, r: float) -> Any:
+def _torch_kkt(x: torch.Tensor, c: _Coefficients, r: torch.Tensor) -> torch.Tensor:
+    size = _chunk_size(x.device)
     acc = torch.zeros((), dtype=torch.float64, device=x.device)
-    for start in _chunks(x.numel()):
-        xc = x[start:start + CHUNK].to(torch.float64)
-        v = xc - 2.0 * r - 2.0 * _piece(c.lam, start).to(torch.float64) * xc
-        v = torch.clamp(v, _piece(c.lo, start).to(torch.float64), _piece(c.hi, start).to(torch.float64))
+    for start in range(0, x.numel(), size):
+        xc = x[start:start + size].to(torch.float64)
+        v = xc - 2.0 * r - 2.0 * _piece(c.lam, start, size).to(torch.float64) * xc
+        v = torch.clamp(v, _piece(c.lo, start, size).to(torch.float64), _piece(c.hi, start, size).to(torch.float64))
         acc += ((v - xc) ** 2).sum()
     return acc
 
@@ -311,15 +321,15 @@ class FusedAggregative:
     # -------------------------------------------------------------- one iteration
     def step(self) -> torch.Tensor:
         """One planner iteration in place: every agent steps on its incentive; returns the new loss."""
-        r = self.residual.tolist()
         local = []
-        for b, row in enumerate(self._rows):
-            if self.backend == "numba":
-                s, q = self._numba_step(b, r[b])
-                local.append(torch.tensor([s, q], dtype=torch.float64))
-            else:
-                s, q = _torch_step(row, self.coef, r[b])
-                local.append(torch.stack([s, q]))
+        if self.backend == "numba":
+            r = self.residual.tolist()
+            for b in range(len(self._rows)):
+                local.append(torch.tensor(self._numba_step(b, r[b]), dtype=torch.float64))
+        else:
+            r = self.residual
+            for b, row in enumerate(self._rows):
+                local.append(torch.stack(_torch_step(row, self.coef, r[b])))
         self.S, self.Q = self._global_sums(torch.stack(local))
         return self.loss
 
@@ -340,7 +350,7 @@ class FusedAggregative:
                 k = self._np_coef
                 parts.append(_numba_kernels(row.numel())["kkt"](self._numpy[b], k["lam"], k["lo"], k["hi"], r[b], CHUNK))
             else:
-                parts.append(float(_torch_kkt(row, self.coef, r[b])))
+                parts.append(float(_torch_kkt(row, self.coef, self.residual[b])))
         local = torch.tensor(parts, dtype=torch.float64).reshape(-1, 1)
         total = local if self._reduce is None else self._reduce(local)
         return math.sqrt(float(total.max()))

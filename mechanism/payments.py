@@ -21,6 +21,13 @@ solver's accuracy). :func:`misreport_gain` measures this on a grid.
 **DPM marginal price**. The DPM pays agent i the marginal value of its action to the system,
 ``p_i = −∂L_system/∂x_i`` at ``X`` (at an interior optimum ``p_i = ∂C_i/∂x_i``); with linear
 pricing agent i receives ``p_i · x_i``.
+
+This module keeps the original functional API. Payment rules as objects with one interface
+(no payment, the DPM linear price, Groves, VCG, AGV, Bayesian DPM), priors and the incentive-
+compatibility audit of *every* rule live in :mod:`mechanism.mechanisms`, :mod:`mechanism.priors`
+and :mod:`mechanism.ic_audit` (``docs/mechanism_design.md``); their VCG rule is tested equal to
+:func:`vcg_payments`. :func:`misreport_gain` audits VCG only: VCG's zero gain says nothing about
+the DPM price, whose ex-post regret is positive (closed form in :mod:`mechanism.ic_audit`).
 """
 from __future__ import annotations
 

@@ -11,6 +11,9 @@
 * :func:`nash_equilibrium`: the uncoordinated equilibrium: each agent best-responds to its
   *private* loss ``C_i(x_i) + share · L_system(X)`` (Gauss–Seidel best-response iteration),
   ``share`` being how much of the system loss each agent bears (0, 1/N, ...).
+
+They are CPU float64 tools (scipy): a problem on another device or in float32 is copied to the
+CPU in float64 first, and results come back there.
 """
 from __future__ import annotations
 
@@ -27,7 +30,14 @@ from .dpm import incentives
 from .errors import InvalidParameterError, require_int_at_least, require_nonnegative
 from .problem import Problem, TypesView
 
-__all__ = ["stability_limit", "SolverResult", "centralized_optimum", "LocalMinimum",
+def reference_copy(problem: Problem) -> Problem:
+    """``problem`` on the CPU in float64 (itself if it already is): what the scipy solvers need."""
+    if problem.device.type == "cpu" and problem.dtype == torch.float64:
+        return problem
+    return problem.to("cpu", torch.float64)
+
+
+__all__ = ["reference_copy", "stability_limit", "SolverResult", "centralized_optimum", "LocalMinimum",
            "GlobalResult", "global_minimum", "PointClass", "classify_point", "nash_equilibrium"]
 
 PointClass = Literal["minimum", "saddle", "maximum", "degenerate", "not_stationary"]
@@ -69,6 +79,7 @@ def stability_limit(problem: Problem, x: Any = None, types: TypesView = "belief"
     Uses the dense Hessian for up to 256 variables, else Lanczos (scipy ``eigsh``) on
     Hessian-vector products, each O(N).
     """
+    problem = reference_copy(problem)
     x = problem.project(problem.as_actions(torch.zeros(problem.n_agents, problem.action_dim)
                                             if x is None else x, "x"))[0]
     n = x.numel()
@@ -100,6 +111,7 @@ def _top_eigenvalue_lanczos(problem: Problem, x: torch.Tensor, types: TypesView)
 def centralized_optimum(problem: Problem, x0: Any = None, *, types: TypesView = "belief",
                         tol: float = 1e-15, max_iter: int = 15_000) -> SolverResult:
     """Minimise ``L_global`` centrally with scipy L-BFGS-B (box bounds, exact DPM gradients)."""
+    problem = reference_copy(problem)
     x0 = problem.project(problem.as_actions(
         torch.zeros(problem.n_agents, problem.action_dim) if x0 is None else x0, "x0"))[0]
     fun, count = _loss_and_grad(problem, types)
@@ -150,6 +162,7 @@ def global_minimum(problem: Problem, *, search_box: tuple[float, float] | None =
     The starts cover the problem's box, intersected with ``search_box = (low, high)`` (required
     where a bound is infinite). Returns the best point and every distinct local minimum.
     """
+    problem = reference_copy(problem)
     n_starts = require_int_at_least("n_starts", n_starts, 1)
     lo, hi = problem.lower.reshape(-1).numpy(), problem.upper.reshape(-1).numpy()
     if search_box is not None:
@@ -190,6 +203,7 @@ def classify_point(problem: Problem, x: Any, *, types: TypesView = "belief",
     the free (interior) coordinates decide: all > 0 minimum, all < 0 maximum, mixed signs saddle,
     else degenerate.
     """
+    problem = reference_copy(problem)
     X = problem.project(problem.as_actions(x, "x"))
     inc = incentives(problem, X, types=types)
     if float((problem.project(X + inc.G) - X).norm()) > grad_tol:
@@ -215,6 +229,7 @@ def nash_equilibrium(problem: Problem, share: float, x0: Any = None, *, types: T
     ``tol`` in a sweep. ``share = 0``: agents ignore the system; ``1/N``: an equal share.
     ``extras`` holds ``sweeps`` and the global loss at the equilibrium (under ``types``).
     """
+    problem = reference_copy(problem)
     require_nonnegative("share", share)
     max_sweeps = require_int_at_least("max_sweeps", max_sweeps, 1)
     X = problem.project(problem.as_actions(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from experiments.scale import METHODS, ScaleConfig, run_scale, write_outputs
+from experiments.scale import METHODS, ScaleConfig, check_every_cost, compare_backends, run_scale, write_outputs
 from mechanism.errors import MechanismError
 
 
@@ -47,6 +47,10 @@ def main() -> None:
     ap.add_argument("--no-mock", action="store_true", help="skip timing the paper's mock step")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/scale", help="output folder (default runs/scale, ignored by git)")
+    ap.add_argument("--check-cost", action="store_true",
+                    help="also time small planner loops for check_every in 1, 4, 16, 64 (one torch thread)")
+    ap.add_argument("--compare-backends", action="store_true",
+                    help="also time every CPU tool for the fused step (numba, torch, torch.compile, numpy) at each N")
     args = ap.parse_args()
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
         return torchrun_main(args)
@@ -57,7 +61,17 @@ def main() -> None:
         cfg.validate()
     except MechanismError as exc:
         ap.error(str(exc))
-    paths = write_outputs(run_scale(cfg), args.out)
+    payload = run_scale(cfg)
+    if args.compare_backends:
+        payload["backends"] = [row for n in args.n_agents for row in compare_backends(n, args.dtype)]
+    if args.check_cost:
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        payload["check_every_cost"] = check_every_cost()
+        torch.set_num_threads(threads)
+    paths = write_outputs(payload, args.out)
     print(paths["md"].read_text())
     print("wrote", ", ".join(str(p) for p in paths.values()))
 

@@ -97,7 +97,7 @@ def test_check_every_keeps_divergence_iteration_exact():
     problem = aggregative_problem(20, lam=0.1, lower=float("-inf"))
     eta = 1.5 * 2.0 / (2 * (20 + 0.1))
     x0 = torch.ones(20, dtype=torch.float64)
-    every = run_planner(problem, GradientAgents(eta), x0, max_iters=5000, record_actions=False)
+    every = run_planner(problem, GradientAgents(eta), x0, max_iters=5000, record_actions=False, check_every=1)
     sparse = run_planner(problem, GradientAgents(eta), x0, max_iters=5000, record_actions=False, check_every=7)
     fused = run_planner(problem, GradientAgents(eta), x0, max_iters=5000, record_actions=False, check_every=7,
                         method="fused")
@@ -112,7 +112,7 @@ def test_check_every_keeps_divergence_iteration_exact():
 def test_check_every_stops_within_a_check_of_exact():
     problem = aggregative_problem(10, lam=0.5)
     x0 = torch.zeros(10, dtype=torch.float64)
-    exact = run_planner(problem, GradientAgents(0.05), x0, max_iters=5000, record_actions=False)
+    exact = run_planner(problem, GradientAgents(0.05), x0, max_iters=5000, record_actions=False, check_every=1)
     sparse = run_planner(problem, GradientAgents(0.05), x0, max_iters=5000, record_actions=False, check_every=16)
     assert exact.status == sparse.status == "converged"
     assert exact.iterations <= sparse.iterations < exact.iterations + 16
