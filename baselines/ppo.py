@@ -44,6 +44,7 @@ class PPOConfig:
     seed: int = 0
     n_envs: int = 1
     learning_rate: float = 3e-4
+    lr_schedule: str = "constant"  # or "linear": decays linearly from learning_rate to 0 over training
     n_steps: int = 64
     batch_size: int = 256
     n_epochs: int = 10
@@ -69,6 +70,8 @@ class PPOConfig:
         for name in ("learning_rate", "clip_range"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PPOConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        if self.lr_schedule not in ("constant", "linear"):
+            raise ValueError(f"PPOConfig.lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         if not 0 <= self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
             raise ValueError(f"PPOConfig.gamma and gae_lambda must be in [0, 1], got "
                              f"{self.gamma!r}, {self.gae_lambda!r}")
@@ -118,9 +121,12 @@ class _EvalCallback(BaseCallback):
         self._evaluate()
 
     def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_start(self) -> None:
+        # a rollout boundary: the policy has been trained on exactly num_timesteps agent-steps
         if self.num_timesteps >= self._next:
             self._evaluate()
-        return True
 
     def _on_training_end(self) -> None:
         if not self.curve or self.curve[-1]["env_steps"] != self.num_timesteps:
@@ -185,7 +191,9 @@ def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPO
     batch_size = max(b for b in range(1, min(config.batch_size, rollout) + 1) if rollout % b == 0)
     out = Path(out_dir) if out_dir is not None else None
     tb = str(out / "tb") if (out is not None and config.tensorboard) else None
-    model = PPO("MlpPolicy", vec_env, learning_rate=config.learning_rate, n_steps=config.n_steps,
+    lr = config.learning_rate
+    learning_rate = lr if config.lr_schedule == "constant" else (lambda remaining: lr * remaining)
+    model = PPO("MlpPolicy", vec_env, learning_rate=learning_rate, n_steps=config.n_steps,
                 batch_size=batch_size, n_epochs=config.n_epochs, gamma=config.gamma,
                 gae_lambda=config.gae_lambda, clip_range=config.clip_range, ent_coef=config.ent_coef,
                 policy_kwargs={"net_arch": list(config.net_arch), "log_std_init": config.log_std_init},

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .appendix_c import Config, key_number, sanitize
+from .appendix_c import Config, key_number, run_metadata, sanitize
 
 __all__ = ["write_report", "summary_rows", "draw_plot"]
 
@@ -15,16 +15,32 @@ QUICK_NOTE = {
     "quick": ("Quick mode: C.2, C.3, C.4, C.8, C.14, C.17 stop as soon as the planner's convergence test "
               "passes (loss decrease ≤ 1e-15 and KKT residual ≤ 1e-12) instead of running the paper's fixed "
               "100,000/200,000 iterations (GD is a linear contraction: further iterations can only shrink the "
-              "error); C.9 runs 150,000 noisy iterations averaging the last 100,000 (paper: 2,000,000), the slow "
-              "mode decorrelates in 1/(2ηλ)=5,000 iterations; C.18 times 20 steps (more for small N), min of 5 repeats, one thread (paper: 500 steps, min of 5); C.6 trains PPO for 50,000 steps on 1 seed (full: 1,000,000 steps, 5 seeds)."),
+              "error); C.9 runs 4 independent noise seeds of 60,000 iterations each and averages the last 50,000 "
+              "of each (paper: one run of 2,000,000); the slow mode decorrelates in 1/(2ηλ)=5,000 iterations; "
+              "C.18 times 20 steps (more for small N), min of 5 repeats, one thread (paper: 500 steps, min of 5); "
+              "C.6 trains PPO for 50,000 agent-steps on 3 seeds per reward mode (full: 1,000,000 steps, 5 seeds)."),
     "full": "Full mode: the paper's iteration counts, without early stopping.",
     "tiny": "Tiny mode (tests only): reduced counts; numbers are NOT converged and must not be quoted.",
 }
 
 
-def summary_rows(results: dict[str, dict]) -> list[tuple[str, str, str]]:
-    """``(experiment, verdict or status, key number)`` per experiment."""
-    return [(eid, e.get("verdict") or e.get("status", "error"), key_number(eid, e)) for eid, e in results.items()]
+def summary_rows(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
+    """``(experiment, numbers verdict, claim verdict, key number)`` per experiment (the status
+    in both verdict columns when an experiment failed)."""
+    rows = []
+    for eid, e in results.items():
+        v = e.get("verdict") or {}
+        status = e.get("status", "error")
+        rows.append((eid, v.get("numbers", status), v.get("claim", status), key_number(eid, e)))
+    return rows
+
+
+def _checks_table(checks: list[dict]) -> list[str]:
+    lines = ["| axis | check | ours | paper / property | tolerance | pass |", "|---|---|---|---|---|---|"]
+    for c in checks:
+        cells = [c["axis"], c["what"], _fmt(c["ours"]), _fmt(c["paper"]), c["tolerance"], "yes" if c["passed"] else "**no**"]
+        lines.append("| " + " | ".join(str(x).replace("|", "/") for x in cells) + " |")
+    return lines
 
 
 def draw_plot(spec: dict[str, Any], path: Path) -> None:
@@ -38,16 +54,19 @@ def draw_plot(spec: dict[str, Any], path: Path) -> None:
         for s in spec["series"]:
             ax.plot(s["x"], s["y"], alpha=s.get("alpha", 1.0), label=s.get("label"), lw=1.2)
         for x, y, label in spec.get("points", []):
-            ax.plot([x], [y], "k*", ms=12, label=label)
+            ax.plot([x], [y], "k*", ms=12, label=label, zorder=5)
     elif spec["kind"] == "bar":
         bars = ax.bar(range(len(spec["values"])), spec["values"], color=["C3", "C2", "C3", "C2"][:len(spec["values"])])
         ax.set_xticks(range(len(spec["labels"])), spec["labels"], fontsize=8)
         ax.bar_label(bars, fmt="%.4f", fontsize=8)
     else:
-        for label, ys in spec["series"].items():
-            ax.plot(spec["x"], ys, label=label, marker="o" if len(ys) < 30 else None)
+        styles = ("-", "--", "-.", ":")
+        for k, (label, ys) in enumerate(spec["series"].items()):
+            ax.plot(spec["x"], ys, label=label, ls=styles[k % len(styles)], marker="o" if len(ys) < 30 else None)
         for h in spec.get("hlines", []):
             ax.axhline(h, ls="--", lw=0.8, color="gray")
+        for x, label in spec.get("vlines", []):
+            ax.axvline(x, ls=":", lw=1.2, color="k", label=label)
         if "series2" in spec:
             ax2 = ax.twinx()
             for label, ys in spec["series2"].items():
@@ -63,7 +82,7 @@ def draw_plot(spec: dict[str, Any], path: Path) -> None:
     ax.set_ylabel(spec.get("ylabel", ""))
     ax.set_title(spec.get("title", ""))
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="best", framealpha=0.8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -97,7 +116,7 @@ def write_report(results: dict[str, dict], cfg: Config, out: Path, seconds: floa
         for name, spec in (entry.get("_plots") or {}).items():
             draw_plot(spec, out / name)
     clean = sanitize(results)
-    meta = {"mode": cfg.mode, "seed": cfg.seed, "seconds": seconds}
+    meta = {"mode": cfg.mode, "seed": cfg.seed, "seconds": seconds, **run_metadata(cfg)}
     (out / "appendix_c.json").write_text(json.dumps(clean, indent=2, allow_nan=False))
     (out / "run_meta.json").write_text(json.dumps(sanitize(meta), indent=2, allow_nan=False))
 
@@ -108,15 +127,21 @@ def write_report(results: dict[str, dict], cfg: Config, out: Path, seconds: floa
           "as documented in `shared/spec/appendix-c.md`; measured numbers come from this run; references are "
           "closed forms, exact solvers or a multi-start global optimizer. `loss` is the final global loss "
           "(measured) and the true optimal loss (reference).", "",
-          "## Summary", "", "| experiment | verdict | key number |", "|---|---|---|"]
-    for eid, verdict, key in summary_rows(clean):
-        md.append(f"| {eid} | {verdict} | {key.replace('|', '&#124;')} |")
+          "Verdicts have two axes, both computed from the checks listed under each experiment: **numbers** "
+          "(`reproduced` / `differs` / `not_computed_by_paper`: our rerun of the paper's own setup against the "
+          "number it printed, at the paper's printed precision unless a tolerance is stated) and **claim** "
+          "(`holds` / `false` / `untested`: the paper's statement tested through a computed property).", "",
+          "## Summary", "", "| experiment | numbers | claim | key number |", "|---|---|---|---|"]
+    for eid, numbers, claim, key in summary_rows(clean):
+        md.append(f"| {eid} | {numbers} | {claim} | {key.replace('|', '&#124;')} |")
     for eid, e in clean.items():
         md += ["", f"## {eid}", ""]
         if e.get("status") != "ok":
             md += [f"**Not run: {e.get('error')}**", "", "No number is invented for this experiment."]
             continue
-        md += [f"**Verdict: {e['verdict']}.** {e['explanation']}", "", "### Claim", ""] + _table(e["claim"])
+        v = e["verdict"]
+        md += [f"**Numbers: {v['numbers']}. Claim: {v['claim']}.** {e['explanation']}", "", "### Checks", ""]
+        md += _checks_table(v["checks"]) + ["", "### Claim", ""] + _table(e["claim"])
         md += ["", "### Measured", ""] + _table(e["measured"])
         md += ["", "### Reference", ""] + _table(e["reference"])
         for fig in e.get("figures", []):
@@ -132,13 +157,12 @@ def print_summary(results: dict[str, dict]) -> None:
         from rich.console import Console
         from rich.table import Table
     except ImportError:
-        width = max(len(r[1]) for r in rows)
-        print(f"{'experiment':<11}{'verdict':<{width + 2}}key number")
-        for eid, verdict, key in rows:
-            print(f"{eid:<11}{verdict:<{width + 2}}{key}")
+        print(f"{'experiment':<11}{'numbers':<23}{'claim':<10}key number")
+        for eid, numbers, claim, key in rows:
+            print(f"{eid:<11}{numbers:<23}{claim:<10}{key}")
         return
     table = Table(title="Appendix C reproduction")
-    for col in ("experiment", "verdict", "key number"):
+    for col in ("experiment", "numbers", "claim", "key number"):
         table.add_column(col)
     for row in rows:
         table.add_row(*row)

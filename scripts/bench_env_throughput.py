@@ -12,17 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-
-import mbi_envs  # noqa: E402
-from mbi_envs.cli import output_path, positive_float, positive_int  # noqa: E402
-from mechanism import incentives  # noqa: E402
+import mbi_envs
+from mbi_envs.cli import output_path, positive_float, positive_int
+from mechanism import incentives
 
 
 def _best_time_per_call(fn, seconds: float, repeats: int) -> float:

@@ -1,75 +1,144 @@
 """Head-to-head benchmark: MBI agents vs PPO vs classical solvers, time-to-accuracy, measured.
 
-    python scripts/benchmark.py --quick --out runs/bench-quick          # < 3 min on 2 cores
-    python scripts/benchmark.py --mode medium --out runs/bench-medium   # ~15 min
-    python scripts/benchmark.py --mode full --out runs/bench-full       # hours, see docs/benchmark.md
+    python scripts/benchmark.py --quick --out runs/bench-quick          # quick mode
+    python scripts/benchmark.py --mode medium --out runs/bench-medium
+    python scripts/benchmark.py --mode full --out runs/bench-full
+    python scripts/benchmark.py --mode full --estimate-from runs/bench-quick/benchmark.json --out x
+    python scripts/benchmark.py --from-json results/benchmark/benchmark.json --out runs/bench-refresh
+
+Measured run times on the 2-core development machine (docs/benchmark.md has the details):
+quick: 83 s idle (2 seeds, before the three non-oracle MBI variants were added), 444 s with
+3 seeds and all variants under load; medium: 925 s under load (before the new variants);
+full: 52 min idle (before the new variants; they cost seconds per run, PPO dominates).
+The default mode is quick: the command should finish while you wait; ask for --mode full
+when you mean it.
+
+--estimate-from FILE runs nothing: it predicts the run time of the configuration you ask for
+from the per-step rates measured in FILE (a benchmark.json), and prints the ten largest parts.
 
 Writes OUT/benchmark.json (one record per run; schema in docs/benchmark.md), OUT/benchmark.md
-(medians and 95% bootstrap CIs, headline PPO/MBI ratios) and OUT/benchmark_<scenario>.png.
-The logic lives in experiments/benchmark.py.
+(medians and 95% bootstrap CIs; the headline: every MBI variant against every PPO variant),
+OUT/benchmark_<scenario>.png, and prints a summary table. The logic lives in experiments/benchmark/.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from experiments.benchmark import (MODES, build_payload, estimate_runtime, planned_runs, refresh_payload, run_benchmark, scenarios,
-                                  to_markdown)
+from experiments.appendix_c import run_metadata
+from experiments.benchmark import (MODES, build_payload, estimate_runtime, planned_runs, refresh_payload,
+                                   run_benchmark, scenarios, to_markdown)
+from experiments.benchmark.scenarios import scenarios as _all_scenarios
 from experiments.plots import plot_all
 
 
-def parse_args() -> argparse.Namespace:
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def _json_file(text: str) -> dict:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    try:
+        payload = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(payload, dict) or "records" not in payload:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a benchmark.json (no 'records')")
+    return payload
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--quick", action="store_true", help="same as --mode quick")
-    parser.add_argument("--mode", choices=sorted(MODES), default="full", help="budget preset (default: full)")
+    parser.add_argument("--mode", choices=sorted(MODES), default="quick",
+                        help="budget preset (default: quick; full took 52 min on an idle 2-core machine)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the mode's)")
-    parser.add_argument("--scenarios", nargs="+", default=None,
-                        help="scenario keys: C.1 C.2-N2 C.2-N100 C.2-N1000 C.4 C.10 C.15 (default: all)")
-    parser.add_argument("--budget", type=float, default=1.0, help="multiply every budget by this factor")
-    parser.add_argument("--from-json", default=None, metavar="FILE",
+    known = [s.key for s in _all_scenarios("quick")]
+    parser.add_argument("--scenarios", nargs="+", default=None, metavar="KEY",
+                        help=f"scenario keys, any of {' '.join(known)} (default: all)")
+    parser.add_argument("--budget", type=_positive_float, default=1.0, help="multiply every budget by this factor")
+    parser.add_argument("--from-json", type=_json_file, default=None, metavar="FILE",
                         help="run nothing: rebuild summary, headline, benchmark.md and plots from FILE's records")
-    parser.add_argument("--estimate-from", default=None, metavar="FILE",
+    parser.add_argument("--estimate-from", type=_json_file, default=None, metavar="FILE",
                         help="run nothing: estimate this configuration's run time from FILE's measured runs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser.parse_args()
+    args = parser.parse_args(argv)
+    unknown = [k for k in args.scenarios or [] if k not in known]
+    if unknown:
+        parser.error(f"argument --scenarios: unknown key(s) {unknown}; choose from {known}")
+    if args.seeds is not None and any(s < 0 for s in args.seeds):
+        parser.error(f"argument --seeds: seeds must be non-negative, got {args.seeds}")
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"argument --out: {str(args.out)!r} exists and is not a folder")
+    return args
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     torch.set_num_threads(1)
     if args.from_json:
-        return write_outputs(refresh_payload(json.loads(Path(args.from_json).read_text())), Path(args.out))
+        return write_outputs(refresh_payload(args.from_json), args.out)
     mode = "quick" if args.quick else args.mode
     seeds = args.seeds if args.seeds is not None else list(MODES[mode]["seeds"])
     scenario_list = scenarios(mode, args.budget, args.scenarios)
     if args.estimate_from:
-        est = estimate_runtime(json.loads(Path(args.estimate_from).read_text()), scenario_list, seeds)
+        est = estimate_runtime(args.estimate_from, scenario_list, seeds)
         for part in sorted(est["parts"], key=lambda p: -p["seconds"])[:10]:
-            print(f"  {part['scenario']:10s} {part['contender']:24s} {part['seconds'] / 60:7.1f} min")
-        print(f"estimated {est['seconds'] / 3600:.2f} h for mode {mode} x budget {args.budget}, seeds {seeds}"
+            print(f"  {part['scenario']:10s} {part['contender']:26s} {part['seconds'] / 60:7.1f} min")
+        print(f"estimated {est['seconds'] / 3600:.2f} h for mode {mode} x budget {args.budget}, seeds {seeds} "
+              f"(an estimate from measured rates, not a measurement)"
               + (f"; no rate for {est['unknown']}" if est["unknown"] else ""))
         return
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    with tqdm(total=planned_runs(scenario_list, seeds), disable=args.no_progress, unit="run") as bar:
+    total = planned_runs(scenario_list, seeds)
+    with tqdm(total=total, disable=args.no_progress, unit="run") as bar:
         def progress(label: str) -> None:
             bar.set_postfix_str(label)
             bar.update(1)
         records = run_benchmark(scenario_list, seeds, progress=progress)
+    meta = run_metadata()
     config = {"mode": mode, "budget": args.budget, "seeds": seeds, "scenarios": [s.key for s in scenario_list],
-              "total_seconds": time.perf_counter() - began, "torch_threads": torch.get_num_threads(),
-              "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPU cores, "
-                         f"python {platform.python_version()}, torch {torch.__version__} (CPU)"}
-    write_outputs(build_payload(records, scenario_list, config), out)
+              "total_seconds": time.perf_counter() - began, "planned_runs": total, "torch_threads": 1,
+              "machine": f"{meta['cpu_model']}, {meta['cpu_count']} CPU cores, python {meta['python']}, "
+                         f"torch {meta['packages']['torch']} (CPU)", "metadata": meta}
+    write_outputs(build_payload(records, scenario_list, config), args.out)
+
+
+def print_summary(payload: dict) -> None:
+    """The headline as a table on the terminal (rich if installed)."""
+    from experiments.benchmark.markdown import cell
+    rows = [(h["scenario"], h["ppo"], h["mbi"], cell(h["steps_ratio"], "∞"), cell(h["seconds_ratio"], "∞"),
+             h["winner_steps"], h["winner_seconds"]) for h in payload["headline"]]
+    cols = ("scenario", "PPO", "MBI", "steps ratio PPO/MBI", "time ratio", "fewer steps", "less time")
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        print(" | ".join(cols))
+        for row in rows:
+            print(" | ".join(row))
+        return
+    table = Table(title="Headline: MBI variants vs PPO at PPO's best gap (median over seeds)")
+    for col in cols:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
 
 
 def write_outputs(payload: dict, out: Path) -> None:
@@ -77,6 +146,7 @@ def write_outputs(payload: dict, out: Path) -> None:
     (out / "benchmark.json").write_text(json.dumps(payload, indent=1, allow_nan=False))
     (out / "benchmark.md").write_text(to_markdown(payload))
     pngs = plot_all(payload["records"], out)
+    print_summary(payload)
     print(f"{len(payload['records'])} runs in {payload['config']['total_seconds']:.0f} s; wrote "
           f"{out / 'benchmark.json'}, {out / 'benchmark.md'} and {len(pngs)} plots")
 

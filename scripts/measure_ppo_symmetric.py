@@ -3,7 +3,7 @@
     python scripts/measure_ppo_symmetric.py --timesteps 1000000 --seeds 0 1 2 3 4 --out results/ppo_symmetric_1m.json
 
 N = 100, Y = 10, λ = 0.1; one PPO model per seed and reward mode; reports the mean |a − x*|
-and the loss gap L(a) − L* with their spread over seeds (see baselines.ppo_experiment).
+and the loss gap L(a) − L* with their spread over seeds (see experiments.ppo_symmetric).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from baselines.ppo_experiment import run_ppo_symmetric
+from experiments.ppo_symmetric import run_ppo_symmetric
 from mbi_envs import REWARD_MODES
 from mbi_envs.cli import output_path, positive_int
 

@@ -1,53 +1,59 @@
-"""The small PPO hyperparameter sweep behind the defaults in baselines/ppo_experiment.py.
+"""PPO's tuning budget: an Optuna (TPE) search per scenario family (one-shot, team reward).
 
-    python scripts/ppo_sweep.py --out results/ppo_sweep.json [--timesteps 200000]
+    nice -n 10 python scripts/ppo_sweep.py --out results/ppo_sweep.json --tuned results/ppo_tuned.json \
+        --time-budget-min 40 --timesteps 20000 --seeds 0 1 2
 
-Symmetric problem (Y = 10, λ = 0.1), N in {2, 100}, one-shot and iterative modes, team reward;
-for each learning rate and initial log-std, the final deterministic loss gap after
-``--timesteps`` agent-steps (seed 0).
+Writes every trial (hyperparameters, per-seed best and final gaps, seconds) to --out and the
+chosen configuration per family to --tuned, which scripts/benchmark.py reads. The logic and the
+search space are in experiments/ppo_tuning.py; docs/ppo.md records the budget it had.
 """
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-from dataclasses import replace
 from pathlib import Path
 
-from tqdm import tqdm
-
-from baselines.ppo import PPOConfig, train_ppo
-from baselines.ppo_experiment import ITERATIVE_DEFAULTS, ONE_SHOT_DEFAULTS
-from mbi_envs.cli import output_path, positive_int
-
-GRID = {"learning_rate": [3e-4, 1e-3], "log_std_init": [-1.0, -2.5]}
+from experiments.appendix_c import run_metadata
+from experiments.ppo_tuning import FAMILY_SCENARIOS, run_sweep
+from mbi_envs.cli import output_path
+from mbi_envs.evaluation import json_safe
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=output_path, default="results/ppo_sweep.json")
-    parser.add_argument("--timesteps", type=positive_int, default=50_000)
-    parser.add_argument("--iterative-horizon", type=positive_int, default=20)
-    args = parser.parse_args()
-    rows = []
-    settings = list(itertools.product(["one_shot", "iterative"], [2, 100], ["team"], *GRID.values()))
-    for mode, n, reward, lr, log_std in tqdm(settings, desc="sweep"):
-        base: PPOConfig = ONE_SHOT_DEFAULTS if mode == "one_shot" else ITERATIVE_DEFAULTS
-        env_kwargs = {"n_agents": n, "mode": mode, "reward_mode": reward}
-        if mode == "iterative":
-            env_kwargs["max_steps"] = args.iterative_horizon
-        cfg = replace(base, total_timesteps=args.timesteps, learning_rate=lr, log_std_init=log_std,
-                      eval_every=max(args.timesteps // 4, 1), tensorboard=False)
-        res = train_ppo("symmetric_parallel_v0", env_kwargs, cfg)
-        rows.append({"mode": mode, "n_agents": n, "reward_mode": reward, "learning_rate": lr,
-                     "log_std_init": log_std, "loss_gap": res.final.get("loss_gap"),
-                     "relative_gap": res.final.get("relative_gap"), "train_seconds": res.train_seconds,
-                     "curve": [(p["env_steps"], p["loss_gap"]) for p in res.curve]})
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(rows, indent=1))
-    for r in rows:
-        print(f"{r['mode']:9s} N={r['n_agents']:3d} {r['reward_mode']:10s} lr={r['learning_rate']:.0e} "
-              f"log_std={r['log_std_init']:+.1f}: gap {r['loss_gap']:.4g} ({r['train_seconds']:.0f} s)")
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a positive {kind.__name__}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be a positive {kind.__name__}, got {text!r}")
+        return value
+    return parse
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=output_path, default=Path("runs/ppo_sweep.json"))
+    parser.add_argument("--tuned", type=output_path, default=Path("runs/ppo_tuned.json"))
+    parser.add_argument("--families", nargs="+", default=list(FAMILY_SCENARIOS), choices=list(FAMILY_SCENARIOS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--timesteps", type=_positive(int), default=20_000, help="agent-steps per run")
+    parser.add_argument("--time-budget-min", type=_positive(float), default=40.0,
+                        help="stop starting trials after this many minutes (default 40)")
+    parser.add_argument("--max-trials", type=_positive(int), default=50, help="trials per family at most")
+    args = parser.parse_args(argv)
+    if len(args.seeds) < 3:
+        parser.error(f"argument --seeds: at least 3 seeds per configuration, got {args.seeds}")
+    result = run_sweep(args.families, args.seeds, args.timesteps, 60 * args.time_budget_min, args.max_trials,
+                       progress=lambda s: print(s, flush=True))
+    result["metadata"] = run_metadata()
+    for path, payload in ((args.out, result), (args.tuned, {k: result[k] for k in result if k != "trials"})):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(json_safe(payload), indent=1, allow_nan=False))
+    for key, cfg in result["configs"].items():
+        print(f"{key}: objective {cfg['objective']:.2f} (default {cfg['default_objective']:.2f}, "
+              f"{cfg['trials']} trials): {cfg}")
+    print(f"{result['seconds'] / 60:.1f} min; wrote {args.out} and {args.tuned}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.benchmark import (EPSILONS, MBIContender, ClassicalContender, PPOContender, build_payload,
+from experiments.benchmark import (EPSILONS, AdaptiveStepAgents, ArmijoPlannerPolicy, ClassicalContender,
+                                   MBIContender, PPOContender, build_payload, exact_budget, headline,
                                    run_benchmark, scenarios, to_markdown, time_to_accuracy)
 from experiments.plots import plot_all
 from experiments.stats import median_ci
@@ -43,8 +44,9 @@ def tiny(tmp_path_factory):
     scen[0] = type(scen[0])(**{**scen[0].__dict__, "mbi_iterations": 400, "ppo_timesteps": 512})
     scen[1] = type(scen[1])(**{**scen[1].__dict__, "mbi_iterations": 300, "switch_step": 150,
                                 "env_kwargs": {**scen[1].env_kwargs, "switch_step": 150}})
-    contenders = [MBIContender("gradient-paper"), MBIContender("gradient-max"), MBIContender("satisficing"),
-                  PPOContender("one_shot", "team", n_evals=4), ClassicalContender("centralized"),
+    contenders = [MBIContender("gradient-paper"), MBIContender("gradient-linesearch"),
+                  MBIContender("gradient-adaptive"), MBIContender("gradient-oracle"), MBIContender("satisficing-oracle"),
+                  PPOContender("one_shot", "team", n_evals=4, tuned={}), ClassicalContender("centralized"),
                   ClassicalContender("nash")]
     records = run_benchmark(scen, [0], contenders)
     payload = build_payload(records, scen, {"mode": "test", "budget": 0.2, "seeds": [0], "total_seconds": 1.0,
@@ -74,7 +76,7 @@ def _outputs_written(tiny):
 
 def _schema_and_finite_numbers(tiny):
     _, payload, _ = tiny
-    assert payload["schema_version"] == 1
+    assert payload["schema_version"] == 2
     assert set(payload) >= {"config", "epsilons", "scenarios", "records", "summary", "headline"}
     for path, x in _walk_numbers(payload):
         assert math.isfinite(x), path
@@ -91,12 +93,20 @@ def _schema_and_finite_numbers(tiny):
     dyn = [r for r in payload["records"] if r["scenario"] == "C.15"]
     assert dyn and all(r["after_switch"] is not None and "final_gap" in r["after_switch"] for r in dyn)
     head = payload["headline"]
-    assert len(head) == 1 and head[0]["ppo"] == "ppo-oneshot-team" and head[0]["scenario"] == "C.2-N2"
+    assert [h["mbi"] for h in head] == ["mbi-gradient-paper", "mbi-gradient-linesearch", "mbi-gradient-adaptive",
+                                        "mbi-gradient-oracle"]
+    assert all(h["ppo"] == "ppo-oneshot-team" and h["scenario"] == "C.2-N2" for h in head)
+    assert [h["mbi_uses_oracle"] for h in head] == [False, False, False, True]
+    ppo = next(r for r in payload["records"] if r["family"] == "ppo")
+    rollout = ppo["params"]["config"]["n_steps"] * ppo["n_agents"]
+    # exact counting: the budget is whole rollouts, every evaluation point is on a rollout boundary
+    assert ppo["env_steps"] == ppo["budget"]["agent_steps"] and ppo["env_steps"] % rollout == 0
+    assert all(s % rollout == 0 for s in ppo["curve"]["env_steps"])
 
 
 def _largest_stable_step_reaches_1e_8_and_curve_is_monotone(tiny):
     _, payload, _ = tiny
-    run = next(r for r in payload["records"] if r["scenario"] == "C.2-N2" and r["contender"] == "mbi-gradient-max")
+    run = next(r for r in payload["records"] if r["scenario"] == "C.2-N2" and r["contender"] == "mbi-gradient-oracle")
     tta = {e["epsilon"]: e for e in run["time_to_accuracy"]}
     assert tta[1e-8]["env_steps"] is not None and run["loss_gap"] <= 1e-8
     for rec in payload["records"]:
@@ -125,3 +135,81 @@ def test_bad_arguments_are_rejected():
         scenarios("quick", budget=0)
     with pytest.raises(ValueError, match="mode"):
         scenarios("huge")
+
+
+def _rec(contender, seed, steps, gaps, seconds=None, family=None):
+    """A hand-made record: a curve, its best gap and its 20-per-decade reach grid."""
+    from experiments.benchmark.records import fine_reach
+    seconds = seconds or [0.01 * s for s in steps]
+    return {"scenario": "S", "contender": contender, "family": family or contender.split("-")[0], "seed": seed,
+            "best_gap": min(gaps), "budget": {"agent_steps": steps[-1]}, "time_to_accuracy":
+            time_to_accuracy(steps, seconds, gaps), "curve": {"env_steps": steps, "seconds": seconds, "loss_gap": gaps},
+            "reach": fine_reach(steps, seconds, gaps)}
+
+
+def test_headline_on_hand_made_records_has_the_known_answer():
+    """PPO reaches 1e-3 at 400 agent-steps (seed 0) and 1e-2 at 200 (seed 1); MBI paper reaches those
+    at 100 and 50 (ratio 4, 4: MBI wins); MBI oracle never reaches seed 0's target (PPO wins it) and
+    reaches seed 1's at 800 (ratio 0.25: PPO wins)."""
+    recs = [_rec("ppo-oneshot-team", 0, [0, 200, 400], [1.0, 0.1, 1e-3], seconds=[0.0, 2.0, 4.0]),
+            _rec("ppo-oneshot-team", 1, [0, 100, 200], [1.0, 0.1, 1e-2], seconds=[0.0, 1.0, 2.0]),
+            _rec("mbi-gradient-paper", 0, [0, 50, 100], [1.0, 0.05, 1e-3], seconds=[0.0, 0.1, 0.2]),
+            _rec("mbi-gradient-paper", 1, [0, 50, 100], [1.0, 1e-2, 1e-4], seconds=[0.0, 0.1, 0.2]),
+            _rec("mbi-gradient-oracle", 0, [0, 400, 800], [1.0, 0.5, 0.1], seconds=[0.0, 0.1, 0.2]),
+            _rec("mbi-gradient-oracle", 1, [0, 400, 800], [1.0, 0.5, 1e-2], seconds=[0.0, 1.0, 8.0])]
+    rows = {h["mbi"]: h for h in headline(recs)}
+    paper, oracle = rows["mbi-gradient-paper"], rows["mbi-gradient-oracle"]
+    assert paper["ppo_env_steps"]["median"] == 300 and paper["mbi_env_steps"]["median"] == 75
+    assert paper["steps_ratio"]["median"] == pytest.approx(4.0)
+    assert paper["seconds_ratio"]["median"] == pytest.approx(20.0)   # 4.0/0.2 and 2.0/0.1
+    assert (paper["winner_steps"], paper["seeds_won_by_mbi_steps"]) == ("MBI", 2)
+    assert oracle["mbi_never_reached_seeds"] == 1 and oracle["seeds_won_by_mbi_steps"] == 0
+    assert oracle["winner_steps"] == "PPO" and oracle["winner_seconds"] == "PPO"
+    assert oracle["steps_ratio"]["median"] == pytest.approx(0.125)   # ratios 0 (never) and 200/800
+    assert oracle["steps_ratio"]["n_null"] == 0
+    md = to_markdown({"config": {"mode": "t", "budget": 1, "seeds": [0, 1], "total_seconds": 1, "machine": "m"},
+                      "records": recs, "headline": headline(recs), "scenarios": [], "summary": []})
+    assert "Rows PPO wins" in md and "ppo-oneshot-team vs mbi-gradient-oracle" in md
+
+
+def test_exact_budget_rounds_to_whole_rollouts():
+    assert exact_budget(20_000, 6400, 20) == (25_600, 6400)
+    assert exact_budget(1_000_000, 6400, 20) == (1_004_800, 51_200)
+    assert exact_budget(100, 128, 4) == (128, 128)
+
+
+def test_adaptive_agents_use_only_their_own_incentive_sign_history():
+    import torch
+    from mechanism import aggregative_problem
+    agents = AdaptiveStepAgents(0.1)
+    X = torch.zeros(1, 2, 1, dtype=torch.float64)
+    agents.reset(aggregative_problem(2, 1.0, 0.1, lower=float("-inf")), X)
+    G1 = torch.tensor([[[1.0], [1.0]]], dtype=torch.float64)
+    G2 = torch.tensor([[[2.0], [-1.0]]], dtype=torch.float64)
+    agents.act(X, G1, 1)                     # no history: steps unchanged
+    out = agents.act(X, G2, 2)               # agent 1 same sign → ×1.2, agent 2 flip → ×0.5
+    assert out.reshape(-1).tolist() == pytest.approx([0.12 * 2.0, 0.05 * -1.0])
+
+
+def test_armijo_line_search_decreases_the_loss_and_counts_trials():
+    sc = scenarios("quick", keys=["C.4"])[0]
+    env = sc.make(mode="iterative", max_steps=60)
+    policy = ArmijoPlannerPolicy(1e-3)
+    obs, _ = env.reset(seed=0)
+    policy.reset(env, 0)
+    losses = [env.global_loss]
+    while env.agents:
+        obs, *_ = env.step(policy.act(obs))
+        losses.append(env.global_loss)
+    assert all(b <= a + 1e-12 for a, b in zip(losses, losses[1:]))
+    assert policy.extra_evaluations >= 2 * 60                       # L(X) and ≥ 1 trial per step
+    assert losses[-1] - env.optimal_loss < 1e-3 * (losses[0] - env.optimal_loss)
+
+
+def test_oracle_step_cost_is_counted(tiny):
+    _, payload, _ = tiny
+    rec = next(r for r in payload["records"] if r["contender"] == "mbi-gradient-oracle" and r["scenario"] == "C.2-N2")
+    cost = rec["params"]["oracle_cost"]
+    assert cost["gradient_equivalent_evaluations"] == 17 * 2      # 17 Hessian points × 2 variables
+    assert rec["oracle_evaluations"] == rec["env_steps"] // 2 + 34
+    assert rec["curve"]["seconds"][0] >= cost["seconds"] > 0

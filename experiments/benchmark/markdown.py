@@ -1,0 +1,140 @@
+"""The benchmark's JSON payload and its Markdown report."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any, Sequence
+
+from mbi_envs.evaluation import json_safe
+
+from .headline import headline, summarize
+from .records import RunRecord
+from .scenarios import EPSILONS, BenchScenario
+
+__all__ = ["to_markdown", "build_payload", "refresh_payload", "headline_table", "fmt", "cell"]
+
+SCHEMA_VERSION = 2
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    """A number for a table: integers with thousands separators, else ``digits`` significant digits."""
+    if x is None:
+        return "—"
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and 1 <= abs(x) < 1e15):
+        return f"{int(x):,}"
+    return f"{x:.{digits}g}"
+
+
+def cell(stat: dict[str, Any], null: str = "never") -> str:
+    """``median [CI]``; a ``None`` median reads ``null (k/n)`` (``never`` for time to accuracy, ``∞``
+    for ratios); ``(k/n null)`` after a finite median counts the ``None`` entries."""
+    if stat["median"] is None:
+        return f"{null} ({stat['n_null']}/{stat['n']})" if stat["n_null"] else "—"
+    s = fmt(stat["median"])
+    if stat["ci_low"] is not None or stat["ci_high"] is not None:
+        s += f" [{fmt(stat['ci_low'])}, {fmt(stat['ci_high'])}]"
+    if stat["n_null"]:
+        s += f" ({stat['n_null']}/{stat['n']} {null})"
+    return s
+
+
+def headline_table(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The headline as Markdown table lines (one row per scenario × PPO variant × MBI variant)."""
+    lines = ["| scenario | PPO variant | MBI variant | PPO best gap | PPO agent-steps | MBI agent-steps | steps ratio "
+             "| PPO s | MBI s | time ratio | fewer steps | less time | MBI never reached |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for h in rows:
+        mbi = h["mbi"] + (" (oracle)" if h["mbi_uses_oracle"] else "")
+        if not h["ppo_improved_seeds"]:
+            lines.append(f"| {h['scenario']} | {h['ppo']} | {mbi} | {cell(h['ppo_best_gap'])} | PPO never improved "
+                         f"on its untrained policy (0/{h['seeds']} seeds): no comparison |||||||| — |")
+            continue
+        n = h["ppo_improved_seeds"]
+        lines.append(f"| {h['scenario']} | {h['ppo']} | {mbi} | {cell(h['ppo_best_gap'])} | {cell(h['ppo_env_steps'])} "
+                     f"| {cell(h['mbi_env_steps'])} | **{cell(h['steps_ratio'], '∞')}** | {cell(h['ppo_seconds'])} "
+                     f"| {cell(h['mbi_seconds'])} | **{cell(h['seconds_ratio'], '∞')}** "
+                     f"| {h['winner_steps']} ({h['seeds_won_by_mbi_steps']}/{n} MBI) "
+                     f"| {h['winner_seconds']} ({h['seeds_won_by_mbi_seconds']}/{n} MBI) "
+                     f"| {h['mbi_never_reached_seeds']}/{n} |")
+    if not rows:
+        lines.append("| (no PPO runs in this configuration) |||||||||||||")
+    return lines
+
+
+def _ppo_wins(rows: Sequence[dict[str, Any]]) -> list[str]:
+    wins = [h for h in rows if h["ppo_improved_seeds"] and "PPO" in (h["winner_steps"], h["winner_seconds"])]
+    if not wins:
+        return ["PPO won no row of the headline (by the majority of seeds, in agent-steps or seconds)."]
+    out = ["Rows PPO wins (majority of seeds, agent-steps or seconds):", ""]
+    out += [f"- {h['scenario']}, {h['ppo']} vs {h['mbi']}: fewer steps → {h['winner_steps']}, less time → "
+            f"{h['winner_seconds']}; MBI never reached PPO's best gap on {h['mbi_never_reached_seeds']}/"
+            f"{h['ppo_improved_seeds']} seeds" for h in wins]
+    return out
+
+
+def _scenario_section(scenario: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    lines = [f"### {scenario['key']}: {scenario['paper']} (`{scenario['env_id']}`, reference: "
+             f"{scenario['reference']}, MBI/classical horizon {scenario['mbi_iterations']:,} steps"
+             + (f", PPO {scenario['ppo_timesteps']:,} agent-steps" if scenario["ppo_timesteps"] else "") + ")", "",
+             "| contender | final loss gap | relative gap | distance to x* | best gap | agent-steps "
+             "| loss/grad evals | wall s |", "|---|---|---|---|---|---|---|---|"]
+    for s in rows:
+        m = s["metrics"]
+        cells = [cell(m[k], null="—") for k in ("loss_gap", "relative_gap", "distance_to_optimum", "best_gap",
+                                                "env_steps", "oracle_evaluations", "wall_seconds")]
+        lines.append(f"| {s['contender']} | " + " | ".join(cells) + " |")
+    eps_show = (1e-1, 1e-2, 1e-4, 1e-6, 1e-8, 1e-10)
+    title = "after the switch (steps since the switch)" if scenario.get("switch_step") else ""
+    lines += ["", f"Time to accuracy {title}: agent-steps / seconds to first reach gap ≤ ε.", "",
+              "| contender | " + " | ".join(f"ε={e:.0e}" for e in eps_show) + " |", "|---|" + "---|" * len(eps_show)]
+    for s in rows:
+        tta = s["after_switch"]["time_to_accuracy"] if s.get("after_switch") else s["time_to_accuracy"]
+        cells = []
+        for e in eps_show:
+            t = next(x for x in tta if math.isclose(x["epsilon"], e))
+            cells.append(cell(t["env_steps"]) if t["env_steps"]["median"] is None
+                         else f"{cell(t['env_steps'])} / {cell(t['seconds'])}")
+        lines.append(f"| {s['contender']} | " + " | ".join(cells) + " |")
+    if scenario.get("switch_step"):
+        lines += ["", "Tracking error at the end (gap to the new optimum): " + "; ".join(
+            f"{s['contender']} {cell(s['after_switch']['final_gap'])}" for s in rows if s.get("after_switch"))]
+    return lines + [""]
+
+
+def to_markdown(payload: dict[str, Any]) -> str:
+    """The human-readable report of a benchmark payload (see :func:`build_payload`)."""
+    cfg = payload["config"]
+    lines = ["# MBI vs PPO vs classical solvers: measured head-to-head", "",
+             f"Mode `{cfg['mode']}`, budget factor {cfg['budget']}, seeds {cfg['seeds']}, "
+             f"{len(payload['records'])} runs in {cfg['total_seconds']:.0f} s on {cfg['machine']}.", "",
+             "Cells: median over seeds [95% bootstrap CI of the median, scipy percentile method, 2000 resamples]; "
+             "`never (k/n)`: k of n seeds never reached it within the budget; `—`: not applicable or undefined. "
+             "Loss gap = L − L* under the true types (C.10: vs the global minimum). Agent-steps = joint steps × N. "
+             "MBI variants marked (oracle) use the exact-Hessian step; its seconds and evaluations are counted.", "",
+             "## Headline: every MBI variant against PPO, at the best gap PPO reached", "",
+             "Per seed: PPO's best gap over its training curve is the target; agent-steps and seconds to first "
+             "reach it for PPO (training so far) and for the MBI variant on the same seed (read on a 20-per-decade "
+             "ε grid: conservative for MBI). Ratio = PPO / MBI (> 1: MBI needed less; 0: MBI never reached the "
+             "target; ∞: MBI's start was already there). `fewer steps` / `less time`: "
+             "the side that wins the majority of seeds (MBI loses a seed where it never reaches the target).", ""]
+    lines += headline_table(payload["headline"]) + [""] + _ppo_wins(payload["headline"])
+    lines += ["", "## Final metrics per scenario and contender", ""]
+    for scenario in payload["scenarios"]:
+        rows = [s for s in payload["summary"] if s["scenario"] == scenario["key"]]
+        if rows:
+            lines += _scenario_section(scenario, rows)
+    return "\n".join(lines) + "\n"
+
+
+def refresh_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """Recompute ``summary`` and ``headline`` from a payload's ``records`` (e.g. an older JSON)."""
+    return json_safe({**payload, "summary": summarize(payload["records"]), "headline": headline(payload["records"])})
+
+
+def build_payload(records: Sequence[RunRecord], scenario_list: Sequence[BenchScenario], config: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """The JSON document: ``schema_version``, ``config``, ``scenarios``, ``records``, ``summary``, ``headline``."""
+    recs = [json_safe(asdict(r)) for r in records]
+    scen = [json_safe({**asdict(s), "n_agents": s.n_agents}) for s in scenario_list]
+    return json_safe({"schema_version": SCHEMA_VERSION, "config": config, "epsilons": list(EPSILONS),
+                      "scenarios": scen, "records": recs, "summary": summarize(recs), "headline": headline(recs)})
