@@ -59,6 +59,7 @@ class PPOConfig:
     progress_bar: bool = False
     torch_threads: int = 1  # small MLPs: one thread is as fast and does not fight other jobs
     tensorboard: bool = True
+    vectorized: bool = False  # True: step the n_envs copies as one batched env (mbi_envs.make_vec)
 
     def validate(self) -> None:
         """Raise ValueError naming any invalid field."""
@@ -97,8 +98,12 @@ class TrainResult:
                 "final_evaluation": self.final, "curve": self.curve, **self.extras}
 
 
-def make_vec_env(env_id: str, env_kwargs: dict[str, Any], n_envs: int = 1) -> ParallelEnvVecEnv:
-    """``n_envs`` copies of ``mbi_envs.make(env_id, **env_kwargs)`` as one parameter-shared VecEnv."""
+def make_vec_env(env_id: str, env_kwargs: dict[str, Any], n_envs: int = 1, vectorized: bool = False):
+    """``n_envs`` copies of ``mbi_envs.make(env_id, **env_kwargs)`` as one parameter-shared VecEnv
+    (``vectorized``: one batched env, :class:`~baselines.batched_vec_env.BatchedVecEnv`)."""
+    if vectorized:
+        from .batched_vec_env import BatchedVecEnv
+        return BatchedVecEnv(mbi_envs.make_vec(env_id, num_envs=n_envs, **env_kwargs))
     mbi_envs.make(env_id, **env_kwargs).close()  # fail early, with the env's own error, on bad kwargs
     return ParallelEnvVecEnv([lambda: mbi_envs.make(env_id, **env_kwargs) for _ in range(n_envs)])
 
@@ -186,7 +191,7 @@ def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPO
     config.validate()
     env_kwargs = dict(env_kwargs or {})
     torch.set_num_threads(config.torch_threads)
-    vec_env = make_vec_env(env_id, env_kwargs, config.n_envs)
+    vec_env = make_vec_env(env_id, env_kwargs, config.n_envs, config.vectorized)
     rollout = config.n_steps * vec_env.num_envs  # agent-steps per rollout (n_steps is per agent)
     batch_size = max(b for b in range(1, min(config.batch_size, rollout) + 1) if rollout % b == 0)
     out = Path(out_dir) if out_dir is not None else None

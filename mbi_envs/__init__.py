@@ -19,9 +19,10 @@ from .registry import env_ids, make, make_aec
 from .scenario import Scenario
 from .gym_wrapper import CentralizedEnv, gym_id, register_gym_envs
 from .wrappers import float32_view
+from .vector import VectorMechanismEnv, make_vec  # batched envs (B copies as tensors)
 
 register_gym_envs()
 
 __all__ = ["MechanismEnv", "MODES", "REWARD_MODES", "EpisodeRecord", "EvaluationResult", "evaluate",
            "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "Scenario",
-           "CentralizedEnv", "gym_id", "register_gym_envs", "float32_view"]
+           "CentralizedEnv", "gym_id", "register_gym_envs", "float32_view", "VectorMechanismEnv", "make_vec"]

@@ -10,10 +10,10 @@ import torch
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from mechanism import (InvalidParameterError, NonFiniteError, Optimum, Problem, ShapeMismatchError,
-                       incentives)
+from mechanism import InvalidParameterError, NonFiniteError, Optimum, Problem, ShapeMismatchError
 from mechanism.errors import require_finite_number, require_int_at_least
 
+from . import dynamics
 from .scenario import Scenario
 
 __all__ = ["MechanismEnv", "MODES", "REWARD_MODES"]
@@ -320,26 +320,13 @@ class MechanismEnv(ParallelEnv):
         return np.clip(X, self._low, self._high)
 
     def _evaluate(self, problem: Problem, X: np.ndarray) -> _State:
-        Xt = torch.from_numpy(X).reshape(1, self.n_agents, self.action_dim)
-        inc = incentives(problem, Xt, types="belief")
-        loss = float(inc.loss[0]) if self._same_types(problem) else float(problem.loss(Xt, "true")[0])
-        private = marginal = None
-        if self.reward_mode == "private":
-            private = problem.private_loss(Xt, self.private_share, types="true")[0].numpy()
-        elif self.reward_mode == "difference":
-            marginal = self._counterfactual_losses(problem, X) - loss
-        return _State(X, inc.G[0].numpy(), loss, private, marginal)
-
-    @staticmethod
-    def _same_types(problem: Problem) -> bool:
-        return all(problem.true[k] is v or torch.equal(problem.true[k], v) for k, v in problem.belief.items())
-
-    def _counterfactual_losses(self, problem: Problem, X: np.ndarray) -> np.ndarray:
-        """``L(d_i, x_{-i})`` for every i, as one batch of N joint actions (true types)."""
-        batch = np.repeat(X[None], self.n_agents, axis=0)
-        idx = np.arange(self.n_agents)
-        batch[idx, idx] = self._default
-        return problem.loss(torch.from_numpy(batch), "true").numpy()
+        # The formulas live in mbi_envs.dynamics, shared with the batched env (B = 1 here).
+        ev = dynamics.evaluate_joint_actions(problem, torch.from_numpy(X)[None], reward_mode=self.reward_mode,
+                                             private_share=self.private_share,
+                                             default=torch.from_numpy(self._default))
+        private = None if ev.private is None else ev.private[0].numpy()
+        marginal = None if ev.marginal is None else ev.marginal[0].numpy()
+        return _State(X, ev.G[0].numpy(), float(ev.loss[0]), private, marginal)
 
     def _step_effort(self, t: int, X_new: np.ndarray) -> np.ndarray:
         if self.scenario.effort is None or self.mode == "one_shot":
@@ -348,13 +335,8 @@ class MechanismEnv(ParallelEnv):
 
     def _rewards(self, old: _State | None, new: _State, effort: np.ndarray) -> np.ndarray:
         """Per-agent rewards (see the class docstring); ``old`` is ``None`` in one-shot mode."""
-        N = self.n_agents
-        if self.reward_mode == "team":
-            value = -new.loss if old is None else old.loss - new.loss - effort.sum()
-            return np.full(N, value)
-        if self.reward_mode == "private":
-            return -new.private if old is None else old.private - new.private - effort
-        return new.marginal if old is None else new.marginal - old.marginal - effort
+        value = dynamics.step_rewards(self.reward_mode, old, new, effort)  # shared with the batched env
+        return np.full(self.n_agents, value) if self.reward_mode == "team" else value
 
     # ------------------------------------------------------------------ observations and infos
     def _observations(self) -> dict[str, np.ndarray]:

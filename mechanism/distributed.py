@@ -154,7 +154,14 @@ def _free_port() -> int:
 def _worker(rank: int, world_size: int, port: int, spec: ShardSpec, backend: str, queue: Any) -> None:
     import torch.distributed as dist
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
+    threads = max(1, (os.cpu_count() or 1) // world_size)  # ranks on one machine share its cores
+    torch.set_num_threads(threads)
+    try:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:  # pragma: no cover - numba is a dependency
+        pass
     dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size)
     try:
         dist.barrier()

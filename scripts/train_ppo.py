@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, PPOCo
     parser.add_argument("--out", required=True, type=output_dir, help="output folder")
     parser.add_argument("--env-kwargs", type=json_object, default={}, help="JSON object of environment arguments")
     parser.add_argument("--eval-every", type=positive_int, default=None, help="agent-steps between evaluations")
+    parser.add_argument("--num-envs", type=positive_int, default=None, help="environment copies (PPOConfig.n_envs)")
+    parser.add_argument("--vectorized", action="store_true",
+                        help="step the copies as one batched env (mbi_envs.make_vec), not as dict envs")
     parser.add_argument("--save-best", action="store_true",
                         help="also keep the best evaluated policy as OUT/best_model.zip")
     parser.add_argument("--set", nargs="*", default=[], type=config_override, metavar="FIELD=VALUE",
@@ -61,7 +64,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, PPOCo
     check_env_kwargs(parser, "--env-kwargs", args.env, args.env_kwargs)
     base = ONE_SHOT_DEFAULTS if args.env_kwargs.get("mode") == "one_shot" else ITERATIVE_DEFAULTS
     overrides = {"total_timesteps": args.total_timesteps, "seed": args.seed, "progress_bar": True,
-                 "eval_every": args.eval_every or max(args.total_timesteps // 20, 1), **dict(args.set)}
+                 "eval_every": args.eval_every or max(args.total_timesteps // 20, 1), "vectorized": args.vectorized,
+                 **({"n_envs": args.num_envs} if args.num_envs is not None else {}), **dict(args.set)}
     config = replace(base, **overrides)
     try:
         config.validate()
