@@ -95,7 +95,7 @@ class TrainResult:
         """What ``summary.json`` holds."""
         return {"env_id": self.env_id, "env_kwargs": self.env_kwargs,
                 "hyperparameters": asdict(self.config), "train_seconds": self.train_seconds,
-                "final_evaluation": self.final, "curve": self.curve}
+                "final_evaluation": self.final, "curve": self.curve, **self.extras}
 
 
 def make_vec_env(env_id: str, env_kwargs: dict[str, Any], n_envs: int = 1, vectorized: bool = False):
@@ -111,9 +111,11 @@ def make_vec_env(env_id: str, env_kwargs: dict[str, Any], n_envs: int = 1, vecto
 class _EvalCallback(BaseCallback):
     """Evaluates the deterministic policy every ``every`` agent-steps with ``mbi_envs.evaluate``."""
 
-    def __init__(self, env_id: str, env_kwargs: dict[str, Any], every: int, seeds: tuple[int, ...]) -> None:
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any], every: int, seeds: tuple[int, ...],
+                 best_path: Path | None = None) -> None:
         super().__init__()
         self.env_id, self.env_kwargs, self.every, self.seeds = env_id, env_kwargs, every, seeds
+        self.best_path, self.best = best_path, None  # with best_path: save the best evaluated policy
         self.curve: list[dict[str, float | None]] = []
         self._next = 0
         self._start = 0.0
@@ -145,11 +147,23 @@ class _EvalCallback(BaseCallback):
                  "final_loss": result.get("final_loss"),
                  "distance_to_optimum": result.get("distance_to_optimum")}
         self.curve.append(point)
+        self._save_if_best(point)
         self._start += time.perf_counter() - began
         for key in ("loss_gap", "final_loss"):
             if point[key] is not None:
                 self.logger.record(f"eval/{key}", point[key])
         self._next = self.num_timesteps + self.every
+
+
+    def _save_if_best(self, point: dict[str, Any]) -> None:
+        """Keep the policy with the smallest evaluated loss gap (the final loss where no reference)."""
+        key = "loss_gap" if point["loss_gap"] is not None else "final_loss"
+        if self.best_path is None or point[key] is None:
+            return
+        if self.best is None or point[key] < self.best[key]:
+            self.best = dict(point)
+            self.best_path.parent.mkdir(parents=True, exist_ok=True)
+            self.model.save(self.best_path)
 
 
 def evaluate_model(model: PPO, env_id: str, env_kwargs: dict[str, Any], seeds, deterministic: bool = True) -> dict[str, Any]:
@@ -160,9 +174,15 @@ def evaluate_model(model: PPO, env_id: str, env_kwargs: dict[str, Any], seeds, d
 
 
 def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPOConfig | None = None,
-              out_dir: str | Path | None = None) -> TrainResult:
+              out_dir: str | Path | None = None, save_best: bool = False) -> TrainResult:
     """Train PPO on ``env_id`` and evaluate it; with ``out_dir``, write the model (``model.zip``),
-    TensorBoard logs (``tb/``) and ``summary.json``.
+    TensorBoard logs (``tb/``) and ``summary.json``. With ``save_best`` (needs ``out_dir``) also
+    ``best_model.zip``: the policy at the evaluation with the smallest loss gap (``summary.json``
+    and ``result.extras["best"]`` name that evaluation point).
+
+    SB3 trains in whole rollouts of ``n_steps × n_envs × N`` agent-steps, so the run is rounded
+    up to a whole number of rollouts (``result.extras["agent_steps"]``; the progress bar counts
+    to that number). The rounding does not change training: SB3 would collect the same rollouts.
 
     Same ``config.seed`` → identical model and numbers (torch, numpy and the env resets are all
     seeded; SB3 runs on the CPU).
@@ -183,13 +203,17 @@ def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPO
                 gae_lambda=config.gae_lambda, clip_range=config.clip_range, ent_coef=config.ent_coef,
                 policy_kwargs={"net_arch": list(config.net_arch), "log_std_init": config.log_std_init},
                 seed=config.seed, device="cpu", tensorboard_log=tb, verbose=0)
-    callback = _EvalCallback(env_id, env_kwargs, config.eval_every, config.eval_seeds)
+    if save_best and out is None:
+        raise ValueError("save_best=True needs out_dir (where best_model.zip goes)")
+    callback = _EvalCallback(env_id, env_kwargs, config.eval_every, config.eval_seeds,
+                             best_path=out / "best_model.zip" if save_best else None)
+    total = -(-config.total_timesteps // rollout) * rollout  # whole rollouts: what SB3 runs anyway
     began = time.perf_counter()
-    model.learn(total_timesteps=config.total_timesteps, callback=callback,
-                progress_bar=config.progress_bar, tb_log_name="ppo")
+    model.learn(total_timesteps=total, callback=callback, progress_bar=config.progress_bar, tb_log_name="ppo")
     train_seconds = time.perf_counter() - began
     final = callback.curve[-1] if callback.curve else {}
-    result = TrainResult(model, callback.curve, final, config, env_id, env_kwargs, train_seconds)
+    extras = {"agent_steps": int(model.num_timesteps), **({"best": callback.best} if save_best else {})}
+    result = TrainResult(model, callback.curve, final, config, env_id, env_kwargs, train_seconds, extras)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         model.save(out / "model.zip")

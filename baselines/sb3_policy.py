@@ -5,21 +5,50 @@ from typing import Any
 
 import numpy as np
 
+from mechanism import InvalidParameterError
+
 __all__ = ["SB3Policy"]
+
+
+def _obs_dims(env: Any) -> dict[str, int]:
+    """Observation length of each mode of ``env``'s scenario: iterative ``2d + k + 2``, one-shot ``k + 1``."""
+    k = len(env.observation_layout) - (2 * env.action_dim + 2 if env.mode == "iterative" else 1)
+    return {"iterative": 2 * env.action_dim + k + 2, "one_shot": k + 1}
 
 
 class SB3Policy:
     """Acts for every agent with one shared SB3 model, from each agent's own observation.
 
     ``act`` stacks the observations in agent order, calls ``model.predict`` once and returns
-    one action per agent. ``deterministic=True`` uses the policy's mean action.
+    one action per agent. ``deterministic=True`` uses the policy's mean action. ``reset``
+    checks that the model fits the env: a model trained in one mode (e.g. ``one_shot``, whose
+    observations are shorter) raises ``ValueError`` naming both modes on an env of the other;
+    a model trained on :func:`mbi_envs.wrappers.float32_view` (actions in ``[-1, 1]``) raises
+    one naming the view on the raw env (wrap the env, or use the model on the view).
     """
 
     def __init__(self, model: Any, deterministic: bool = True) -> None:
         self.model, self.deterministic = model, deterministic
 
     def reset(self, env: Any, seed: int | None = None) -> None:
-        """Nothing to reset (the model is stateless); kept for the policy interface."""
+        """Check the model against ``env`` (see the class docstring); the model itself is stateless."""
+        agent = env.possible_agents[0]
+        want, got = tuple(self.model.observation_space.shape), tuple(env.observation_space(agent).shape)
+        if want != got:
+            modes = [m for m, dim in _obs_dims(env).items() if (dim,) == want] if hasattr(env, "mode") else []
+            trained = f"mode={modes[0]!r}" if modes else "another env"
+            current = f"mode={env.mode!r}" if hasattr(env, "mode") else "this env"
+            raise InvalidParameterError(
+                f"the SB3 model was trained on {trained} (observations of shape {want}) but the env is "
+                f"{current} (observations of shape {got}); evaluate it on an env made with the mode it "
+                f"was trained in" + (f", e.g. mbi_envs.make(..., mode={modes[0]!r})" if modes else ""))
+        space = env.action_space(agent)
+        low, high = self.model.action_space.low, self.model.action_space.high
+        if low.shape != space.low.shape or not (np.allclose(low, space.low) and np.allclose(high, space.high)):
+            hint = (" (it was trained on mbi_envs.wrappers.float32_view: wrap the env the same way)"
+                    if np.all(low == -1) and np.all(high == 1) else "")
+            raise InvalidParameterError(f"the SB3 model's action space [{low}, {high}] does not match the env's "
+                                        f"[{space.low}, {space.high}]{hint}")
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One action per agent, shape of the action space."""

@@ -7,7 +7,10 @@
 One generic :class:`MechanismEnv` over any :class:`mechanism.Problem`; scenarios in
 :mod:`mbi_envs.scenarios`; ids in :mod:`mbi_envs.registry`; the contender interface in
 :mod:`mbi_envs.policies`; :func:`evaluate` for metrics; a centralized Gymnasium view
-(``gymnasium.make("mbi_envs/SymmetricParallel-v0")``) in :mod:`mbi_envs.gym_wrapper`.
+(``gymnasium.make("mbi_envs/SymmetricParallel-v0")``) in :mod:`mbi_envs.gym_wrapper`; a float32 /
+``[-1, 1]``-action view for SB3 and SuperSuit in :mod:`mbi_envs.wrappers`. Every scenario module
+follows PettingZoo's convention (``from mbi_envs.scenarios import symmetric_parallel_v0;
+symmetric_parallel_v0.parallel_env(max_cycles=...)``, also ``env`` and ``raw_env``).
 """
 from .env import MODES, REWARD_MODES, MechanismEnv
 from .evaluation import EpisodeRecord, EvaluationResult, evaluate
@@ -15,10 +18,11 @@ from .policies import ConstantPolicy, MBIPolicy, Policy
 from .registry import env_ids, make, make_aec
 from .scenario import Scenario
 from .gym_wrapper import CentralizedEnv, gym_id, register_gym_envs
+from .wrappers import float32_view
 from .vector import VectorMechanismEnv, make_vec  # batched envs (B copies as tensors)
 
 register_gym_envs()
 
 __all__ = ["MechanismEnv", "MODES", "REWARD_MODES", "EpisodeRecord", "EvaluationResult", "evaluate",
            "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "Scenario",
-           "CentralizedEnv", "gym_id", "register_gym_envs", "VectorMechanismEnv", "make_vec"]
+           "CentralizedEnv", "gym_id", "register_gym_envs", "float32_view", "VectorMechanismEnv", "make_vec"]

@@ -52,7 +52,15 @@ class MechanismEnv(ParallelEnv):
     iterative ``[x_i (d), G_i (d), private features (k), agent_index/(N-1 or 1), t/T]``;
     one-shot ``[private features (k), agent_index/(N-1 or 1)]``. ``G_i = −∂L/∂x_i`` is the DPM
     incentive under the Planner's *belief* at the current joint action; private features are the
-    agent's own types (e.g. its true ``λ_i``).
+    agent's own types (e.g. its true ``λ_i``). Bounds are finite where the scenario's physics gives
+    them, and the same for every agent: ``x`` in the agents' action boxes, ``|G| ≤ max_j B_j``
+    (``B_j`` the exact maximum of ``|G_j|`` over the feasible box for the quadratic families; see
+    ``Scenario.incentive_bound``), features in ``[min(0, min_j f_j), max(0, max_j f_j)]``, index
+    and progress in ``[0, 1]``. For float32 /
+    normalised spaces (SB3, SuperSuit) use :func:`mbi_envs.wrappers.float32_view`.
+
+    **Horizon.** ``max_steps`` (PettingZoo's ``max_cycles``) applies to the iterative mode; with
+    ``mode="one_shot"`` any value other than ``None`` or 1 raises ``ValueError``.
 
     **Rewards** (losses under the TRUE types; ``e_i(t)`` is the scenario's effort cost, if any):
 
@@ -66,13 +74,14 @@ class MechanismEnv(ParallelEnv):
 
     **Infos** per agent: ``"incentive"`` (``G_i``), ``"global_loss"`` (true types), ``"step"``, and
     where a reference is known ``"optimal_loss"`` and ``"loss_gap"``; with an effort cost
-    ``"effort_cost"`` (agent i's cumulative effort). One-shot reset infos hold only the reference.
+    ``"effort_cost"`` (agent i's cumulative effort). Reset infos carry the same keys as step infos;
+    in one-shot mode, before the submission, ``incentive``, ``global_loss`` and ``loss_gap`` are NaN.
 
     Attributes: ``problem`` (the problem in force now), ``mode``, ``reward_mode``, ``max_steps``,
     ``possible_agents``, ``agents``, ``render_mode``, ``metadata``, ``observation_layout``.
     """
 
-    metadata = {"name": "mechanism_env_v0", "render_modes": ["ansi", "rgb_array"],
+    metadata = {"name": "mechanism_env_v0", "render_modes": ["human", "ansi", "rgb_array"],
                 "is_parallelizable": True, "render_fps": 4}
 
     def __init__(self, scenario: Scenario, *, mode: str = "iterative", reward_mode: str = "team",
@@ -85,10 +94,10 @@ class MechanismEnv(ParallelEnv):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise InvalidParameterError(f"render_mode must be None or one of "
                                         f"{self.metadata['render_modes']}, got {render_mode!r}")
-        self.max_steps = (scenario.max_steps if max_steps is None
-                          else require_int_at_least("max_steps", max_steps, 1))
+        self.scenario, self.mode, self.reward_mode = scenario, mode, reward_mode
+        self.max_steps = max_steps
         self.private_share = require_finite_number("private_share", private_share)
-        self.scenario, self.mode, self.reward_mode, self.render_mode = scenario, mode, reward_mode, render_mode
+        self.render_mode = render_mode
         self.metadata = {**type(self).metadata, "name": scenario.name}
         self.problem: Problem = scenario.problem
         self.n_agents, self.action_dim = self.problem.n_agents, self.problem.action_dim
@@ -100,6 +109,7 @@ class MechanismEnv(ParallelEnv):
         self._features, feature_names = scenario.features()
         self._agent_pos = np.arange(self.n_agents, dtype=np.float64) / max(self.n_agents - 1, 1)
         self.observation_layout = self._layout(feature_names)
+        self._g_bound = self._incentive_bound() if mode == "iterative" else None
         self._action_spaces = {a: spaces.Box(self._low[i], self._high[i], dtype=np.float64)
                                for i, a in enumerate(self.possible_agents)}
         self._observation_spaces = {a: self._make_obs_space(i) for i, a in enumerate(self.possible_agents)}
@@ -107,6 +117,25 @@ class MechanismEnv(ParallelEnv):
         self._rng = np.random.default_rng()
         self._state: _State | None = None
         self._t = 0
+
+    # ------------------------------------------------------------------ horizon
+    @property
+    def max_steps(self) -> int:
+        """The horizon: iterative episodes are truncated after ``max_steps`` steps; one-shot
+        episodes always have exactly one step (``max_steps == 1``)."""
+        return self._max_steps
+
+    @max_steps.setter
+    def max_steps(self, value: int | None) -> None:
+        if self.mode == "one_shot":
+            if value is not None and value != 1:
+                raise InvalidParameterError(
+                    f"max_steps={value!r} is not allowed with mode='one_shot': a one-shot episode has "
+                    "exactly one step (use mode='iterative' for a horizon, or leave max_steps unset)")
+            self._max_steps = 1
+            return
+        self._max_steps = (self.scenario.max_steps if value is None
+                           else require_int_at_least("max_steps", value, 1))
 
     # ------------------------------------------------------------------ spaces
     def _feasible_box(self, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -123,15 +152,37 @@ class MechanismEnv(ParallelEnv):
         tail = ["agent_index", "progress"] if self.mode == "iterative" else ["agent_index"]
         return head + list(feature_names) + tail
 
+    def _incentive_bound(self) -> np.ndarray:
+        """``B`` with ``|G_i| ≤ B_i`` over the feasible box for every problem the scenario can put
+        in force (the scenario's physics), or ``+inf`` where the scenario gives none."""
+        bound_fn = self.scenario.incentive_bound
+        if bound_fn is None:
+            return np.full((self.n_agents, self.action_dim), np.inf)
+        bounds = [np.asarray(bound_fn(p, self._low, self._high), dtype=np.float64)
+                  for p in self.scenario.problems()]
+        # widened by a relative 1e-9 so that rounding in autograd's G never leaves the box
+        return (np.max(bounds, axis=0) * (1.0 + 1e-9)).reshape(self.n_agents, self.action_dim)
+
+    def _feature_box(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per feature ``[min(0, min_j f_j), max(0, max_j f_j)]`` over this instance's agents
+        (features are constant types), widened to ``[0, 1]`` where both ends are 0."""
+        f = self._features
+        if f.shape[1] == 0:
+            return np.zeros(0), np.zeros(0)
+        low, high = np.minimum(f.min(axis=0), 0.0), np.maximum(f.max(axis=0), 0.0)
+        return low, np.where(low == high, low + 1.0, high)
+
     def _make_obs_space(self, i: int) -> spaces.Box:
-        k = self._features.shape[1]
-        inf = np.full(self.action_dim, np.inf)
-        feats = [np.full(k, -np.inf), np.full(k, np.inf)]
+        """Finite where the physics gives bounds: ``x`` in the agents' action boxes, ``|G| ≤ max_j B_j``
+        (:meth:`_incentive_bound`), features in :meth:`_feature_box`, index and progress in [0, 1].
+        The same box for every agent: SuperSuit's vector conversion and a shared policy need that."""
+        f_low, f_high = self._feature_box()
         if self.mode == "iterative":
-            low = np.concatenate([self._low[i], -inf, feats[0], [0.0, 0.0]])
-            high = np.concatenate([self._high[i], inf, feats[1], [1.0, 1.0]])
+            g = self._g_bound.max(axis=0)
+            low = np.concatenate([self._low.min(axis=0), -g, f_low, [0.0, 0.0]])
+            high = np.concatenate([self._high.max(axis=0), g, f_high, [1.0, 1.0]])
         else:
-            low, high = np.concatenate([feats[0], [0.0]]), np.concatenate([feats[1], [1.0]])
+            low, high = np.concatenate([f_low, [0.0]]), np.concatenate([f_high, [1.0]])
         return spaces.Box(low, high, dtype=np.float64)
 
     def observation_space(self, agent: str) -> spaces.Box:
@@ -178,7 +229,7 @@ class MechanismEnv(ParallelEnv):
     def optimum(self) -> Optimum | None:
         """The reference optimum of the problem in force now, under the TRUE types (or ``None``)."""
         key = id(self.problem)
-        if key not in self._references:
+        if key not in self._references or self._references[key][0] is not self.problem:
             self._references[key] = (self.problem, self.scenario.reference(self.problem))
         return self._references[key][1]
 
@@ -202,8 +253,7 @@ class MechanismEnv(ParallelEnv):
         self._loss_history: list[float] = []
         if self.mode == "one_shot":
             self._state = None
-            ref = self._reference_info()
-            return self._observations(), {a: dict(ref) for a in self.agents}
+            return self._observations(), self._infos()
         start = self.scenario.start(self._rng) if x0 is None else x0
         self._state = self._evaluate(self.problem, np.clip(start, self._low, self._high))
         self._loss_history.append(self._state.loss)
@@ -308,24 +358,45 @@ class MechanismEnv(ParallelEnv):
         return info
 
     def _infos(self) -> dict[str, dict[str, Any]]:
+        """Per-agent infos; the same keys at reset and at every step (TorchRL builds its info spec
+        from the reset infos). Before the one-shot submission there is no joint action yet:
+        ``incentive``, ``global_loss`` and ``loss_gap`` are NaN then."""
         s = self._state
-        common = {"global_loss": s.loss, "step": self._t, **self._reference_info()}
+        if s is None:
+            nan = np.full((self.n_agents, self.action_dim), np.nan)
+            loss, G, X, gap = float("nan"), nan, None, {"loss_gap": float("nan")}
+        else:
+            loss, G, X, gap = s.loss, s.G, s.X, {}
+        ref = self._reference_info()
+        common = {"global_loss": loss, "step": self._t, **ref, **(gap if ref else {})}
         if self.scenario.extra_infos is not None:
-            common.update(self.scenario.extra_infos(self.problem, s.X))
+            common.update(self._extra_infos(X))
         if self.scenario.effort is None:
-            return {a: dict(common, incentive=g) for a, g in zip(self.agents, s.G)}
+            return {a: dict(common, incentive=g) for a, g in zip(self.agents, G)}
         return {a: {"incentive": g, **common, "effort_cost": float(e)}
-                for a, g, e in zip(self.agents, s.G, self._effort)}
+                for a, g, e in zip(self.agents, G, self._effort)}
+
+    def _extra_infos(self, X: np.ndarray | None) -> dict[str, Any]:
+        """The scenario's extra infos at ``X``; before the one-shot submission (``X`` is ``None``)
+        the same keys with NaN values (evaluated at the default action only to learn the keys)."""
+        extra = self.scenario.extra_infos(self.problem, self._default if X is None else X)
+        if X is not None:
+            return extra
+        return {k: np.full(np.shape(v), np.nan) if np.ndim(v) else float("nan") for k, v in extra.items()}
 
     # ------------------------------------------------------------------ rendering
     def render(self):
-        """``"ansi"``: a text table; ``"rgb_array"``: an ``(H, W, 3)`` uint8 image of the actions
-        and the loss so far. Returns ``None`` (with a warning) when ``render_mode`` is ``None``."""
+        """``"human"``: prints the text table to stdout and returns ``None`` (works headless, no
+        window); ``"ansi"``: returns the text table; ``"rgb_array"``: an ``(H, W, 3)`` uint8 image of
+        the actions and the loss so far. Returns ``None`` (with a warning) when ``render_mode`` is ``None``."""
         if self.render_mode is None:
-            warnings.warn("render() called with render_mode=None; pass render_mode='ansi' or 'rgb_array'")
+            warnings.warn("render() called with render_mode=None; pass render_mode='human', 'ansi' or 'rgb_array'")
             return None
         from . import rendering
 
+        if self.render_mode == "human":
+            print(rendering.render_ansi(self), flush=True)
+            return None
         return rendering.render_ansi(self) if self.render_mode == "ansi" else rendering.render_rgb(self)
 
     def close(self) -> None:

@@ -127,7 +127,8 @@ def evaluate(env_or_factory: Any, policy: Policy, seeds: Iterable[int], max_step
             callable returning one (a fresh env per seed).
         policy: anything with ``reset(env, seed)`` and ``act(observations)``.
         seeds: one episode per seed (``env.reset(seed=s)``).
-        max_steps: if given, overrides the env's horizon (sets ``env.max_steps``).
+        max_steps: if given, overrides the env's horizon (sets ``env.max_steps``; a one-shot env
+            accepts only 1 and raises ``ValueError`` for any other value).
     """
     seeds = list(seeds)
     if not seeds:

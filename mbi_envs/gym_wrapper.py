@@ -5,7 +5,12 @@ one controller sets the joint action. Observation: every agent's observation con
 (agent 0 first), ``Box`` float64 of shape ``(N·obs_dim,)``; action: the joint action flattened,
 ``Box(low, high, (N·d,), float64)`` (projected like the parallel env's); reward: the team reward
 (``L_{t−1} − L_t`` iterative, ``−L`` one-shot). ``info`` holds ``global_loss``, ``step`` and where
-known ``optimal_loss``, ``loss_gap``. Registered for every id when :mod:`mbi_envs` is imported.
+known ``optimal_loss``, ``loss_gap``. Registered for every id when :mod:`mbi_envs` is imported,
+with ``max_episode_steps`` = the scenario's default horizon (Gymnasium adds its ``TimeLimit``).
+
+Gymnasium 1.x has no plugin entry point that registers a package's ids without importing it
+(it was removed in 1.0); ``gymnasium.make("mbi_envs:mbi_envs/SymmetricParallel-v0")`` imports
+:mod:`mbi_envs` first (Gymnasium's ``module:id`` form), so no ``import mbi_envs`` is needed.
 """
 from __future__ import annotations
 
@@ -27,11 +32,11 @@ class CentralizedEnv(gym.Env):
 
     Args:
         env_id: a registered id (e.g. ``"symmetric_parallel_v0"``).
-        render_mode: ``None``, ``"ansi"`` or ``"rgb_array"``.
+        render_mode: ``None``, ``"human"`` (prints the text table), ``"ansi"`` or ``"rgb_array"``.
         **kwargs: the env's common and scenario kwargs (``reward_mode`` must be ``"team"``).
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(self, env_id: str, render_mode: str | None = None, **kwargs: Any) -> None:
         if kwargs.get("reward_mode", "team") != "team":
@@ -86,6 +91,7 @@ def register_gym_envs() -> list[str]:
         gid = gym_id(env_id)
         if gid not in gym.registry:
             gym.register(id=gid, entry_point="mbi_envs.gym_wrapper:CentralizedEnv",
-                         kwargs={"env_id": env_id}, disable_env_checker=False)
+                         kwargs={"env_id": env_id}, disable_env_checker=False,
+                         max_episode_steps=scenario_module(env_id).build().max_steps)
         ids.append(gid)
     return ids

@@ -2,7 +2,8 @@
 
 Each id maps to a scenario module of :mod:`mbi_envs.scenarios`; ``make`` splits keyword
 arguments into the env's common ones (``mode``, ``reward_mode``, ``max_steps``, ``render_mode``,
-``private_share``) and the scenario's own, rejecting any other with a ``ValueError``.
+``private_share``; ``max_cycles`` is accepted as PettingZoo's name for ``max_steps``) and the
+scenario's own, rejecting any other with a ``ValueError``.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ SCENARIO_MODULES = (
     "nonconvex_v0", "time_cost_v0", "effort_cost_v0", "hidden_cost_v0", "dynamic_target_v0",
     "economic_dispatch_v0", "supply_chain_v0",
 )
-COMMON_KWARGS = ("mode", "reward_mode", "max_steps", "render_mode", "private_share")
+COMMON_KWARGS = ("mode", "reward_mode", "max_steps", "render_mode", "private_share", "max_cycles")
 # Games that are not MechanismEnv scenarios: the module's own ``parallel_env(**kwargs)`` builds them
 # (not in ``env_ids()``, whose tests and Gymnasium views assume a MechanismEnv).
 GAME_MODULES = ("type_report_v0",)
@@ -54,7 +55,10 @@ def scenario_kwargs(env_id: str) -> dict[str, Any]:
 
 
 def make(env_id: str, **kwargs: Any) -> MechanismEnv:
-    """Build the ``ParallelEnv`` registered as ``env_id`` with common and scenario kwargs."""
+    """Build the ``ParallelEnv`` registered as ``env_id`` with common and scenario kwargs.
+
+    The same env as ``mbi_envs.scenarios.<env_id>.parallel_env(**kwargs)`` (PettingZoo's module
+    convention)."""
     if env_id in GAME_MODULES:
         return scenario_module(env_id).parallel_env(**kwargs)
     allowed = scenario_kwargs(env_id)
@@ -63,6 +67,12 @@ def make(env_id: str, **kwargs: Any) -> MechanismEnv:
         raise InvalidParameterError(f"{env_id}: unknown keyword argument(s) {unknown}; allowed: "
                                     f"{sorted(COMMON_KWARGS) + sorted(allowed)}")
     common = {k: kwargs[k] for k in COMMON_KWARGS if k in kwargs}
+    max_cycles = common.pop("max_cycles", None)
+    if max_cycles is not None:
+        if common.get("max_steps") not in (None, max_cycles):
+            raise InvalidParameterError(f"{env_id}: max_cycles={max_cycles!r} and max_steps="
+                                        f"{common['max_steps']!r} disagree (max_cycles is an alias of max_steps)")
+        common["max_steps"] = max_cycles
     scenario = scenario_module(env_id).build(**{k: v for k, v in kwargs.items() if k in allowed})
     return MechanismEnv(scenario, **common)
 

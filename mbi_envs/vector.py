@@ -151,7 +151,7 @@ class VectorMechanismEnv:
         self._effort = torch.zeros(self.num_envs, self.n_agents, device=self.device, dtype=self.dtype)
         if self.mode == "one_shot":
             self._state = None
-            return self._observations(), self._reference_info()
+            return self._observations(), self._infos()
         starts = np.stack([self.scenario.start(rng) for rng in self._rngs])
         X = torch.minimum(torch.maximum(self._tensor(starts), self.action_low), self.action_high)
         self._state = self._evaluate(self.problem, X)
@@ -238,8 +238,18 @@ class VectorMechanismEnv:
         return info
 
     def _infos(self) -> dict[str, Any]:
+        """The step infos; before the one-shot submission the same keys, NaN where there is no
+        joint action yet (as :class:`~mbi_envs.MechanismEnv`, whose reset infos TorchRL reads)."""
         s = self._state
-        info = {"incentive": s.G, "global_loss": s.loss, "step": self._t, **self._reference_info()}
+        if s is None:
+            B, N, d = self.num_envs, self.n_agents, self.action_dim
+            nan = dict(device=self.device, dtype=self.dtype)
+            info = {"incentive": torch.full((B, N, d), float("nan"), **nan),
+                    "global_loss": torch.full((B,), float("nan"), **nan), "step": self._t, **self._reference_info()}
+            if "optimal_loss" in info:
+                info["loss_gap"] = torch.full((B,), float("nan"), **nan)
+        else:
+            info = {"incentive": s.G, "global_loss": s.loss, "step": self._t, **self._reference_info()}
         if self.scenario.effort is not None:
             info["effort_cost"] = self._effort
         return info

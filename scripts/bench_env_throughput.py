@@ -17,6 +17,7 @@ import time
 import torch
 
 import mbi_envs
+from mbi_envs.cli import output_path, positive_float, positive_int
 from mechanism import incentives
 
 
@@ -50,10 +51,10 @@ def bench(n_agents: int, seconds: float, repeats: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2, 100, 1000])
-    parser.add_argument("--seconds", type=float, default=1.0, help="timing budget per measurement")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[2, 100, 1000])
+    parser.add_argument("--seconds", type=positive_float, default=1.0, help="timing budget per measurement")
+    parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument("--out", type=output_path, default=None, help="also write the results as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = [bench(n, args.seconds, args.repeats) for n in args.sizes]
@@ -64,6 +65,7 @@ def main() -> None:
     if args.out:
         meta = {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
                 "processor": platform.processor(), "torch_threads": 1}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, "w") as fh:
             json.dump({"meta": meta, "results": rows}, fh, indent=2)
 

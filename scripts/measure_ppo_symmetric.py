@@ -12,14 +12,16 @@ import json
 from pathlib import Path
 
 from experiments.ppo_symmetric import run_ppo_symmetric
+from mbi_envs import REWARD_MODES
+from mbi_envs.cli import output_path, positive_int
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--timesteps", type=int, default=1_000_000, help="agent-steps per run")
+    parser.add_argument("--timesteps", type=positive_int, default=1_000_000, help="agent-steps per run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--reward-modes", nargs="+", default=["team", "difference"])
-    parser.add_argument("--out", default="results/ppo_symmetric_1m.json")
+    parser.add_argument("--reward-modes", nargs="+", default=["team", "difference"], choices=REWARD_MODES)
+    parser.add_argument("--out", type=output_path, default="results/ppo_symmetric_1m.json")
     args = parser.parse_args()
     results = {}
     for mode in args.reward_modes:

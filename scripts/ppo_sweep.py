@@ -15,6 +15,7 @@ from pathlib import Path
 
 from experiments.appendix_c import run_metadata
 from experiments.ppo_tuning import FAMILY_SCENARIOS, run_sweep
+from mbi_envs.cli import output_path
 from mbi_envs.evaluation import json_safe
 
 
@@ -32,8 +33,8 @@ def _positive(kind):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("runs/ppo_sweep.json"))
-    parser.add_argument("--tuned", type=Path, default=Path("runs/ppo_tuned.json"))
+    parser.add_argument("--out", type=output_path, default=Path("runs/ppo_sweep.json"))
+    parser.add_argument("--tuned", type=output_path, default=Path("runs/ppo_tuned.json"))
     parser.add_argument("--families", nargs="+", default=list(FAMILY_SCENARIOS), choices=list(FAMILY_SCENARIOS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--timesteps", type=_positive(int), default=20_000, help="agent-steps per run")

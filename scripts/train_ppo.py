@@ -1,59 +1,92 @@
 """Train PPO (Stable-Baselines3, one policy shared by all agents) on any registered mbi_envs id.
 
     python scripts/train_ppo.py --env symmetric_parallel_v0 --total-timesteps 200000 --seed 0 \
-        --out runs/ppo --env-kwargs '{"n_agents": 100, "mode": "one_shot"}'
+        --out runs/ppo --env-kwargs '{"n_agents": 100, "mode": "one_shot"}' [--save-best]
 
-Writes DIR/model.zip, DIR/tb/ (TensorBoard) and DIR/summary.json (final evaluation, training
-curve, hyperparameters). ``--total-timesteps`` counts agent-steps.
+Writes DIR/model.zip (the final policy), with --save-best also DIR/best_model.zip (the policy at
+the evaluation with the smallest loss gap), DIR/tb/ (TensorBoard) and DIR/summary.json (final
+evaluation, training curve, hyperparameters). ``--total-timesteps`` counts agent-steps; SB3
+trains in whole rollouts, so the run is rounded up to one (the script prints both numbers).
 """
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import fields, replace
+from dataclasses import MISSING, fields, replace
+from typing import Any
 
 from baselines.ppo import PPOConfig, train_ppo
-from baselines.ppo_experiment import ONE_SHOT_DEFAULTS, ITERATIVE_DEFAULTS
+from baselines.ppo_experiment import ITERATIVE_DEFAULTS, ONE_SHOT_DEFAULTS
+from mbi_envs.cli import (check_env_kwargs, json_object, output_dir, positive_int, registered_env_id)
+
+CONFIG_FIELDS = {f.name: f for f in fields(PPOConfig)}
 
 
-def parse_args() -> argparse.Namespace:
+def config_override(text: str) -> tuple[str, Any]:
+    """``FIELD=VALUE`` for a PPOConfig field, the value converted to the field's type."""
+    name, sep, raw = text.partition("=")
+    if not sep or name not in CONFIG_FIELDS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIELD=VALUE with FIELD one of {sorted(CONFIG_FIELDS)}")
+    field = CONFIG_FIELDS[name]
+    default = field.default if field.default is not MISSING else field.default_factory()
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            value: Any = raw.lower() in ("true", "1")
+        elif isinstance(default, tuple):
+            value = tuple(type(default[0])(v) for v in raw.strip("()[] ").split(",") if v.strip())
+        else:
+            value = type(default)(raw)
+    except (ValueError, IndexError):
+        kind = (f"comma-separated list of {type(default[0]).__name__}" if isinstance(default, tuple)
+                else type(default).__name__)
+        raise argparse.ArgumentTypeError(f"{text!r}: {name} takes a {kind}, got {raw!r}") from None
+    return name, value
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, PPOConfig]:
+    """Parse and check every option; errors name the option and the value."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env", required=True, help="a registered id, see mbi_envs.env_ids()")
-    parser.add_argument("--total-timesteps", type=int, default=100_000, help="agent-steps")
+    parser.add_argument("--env", required=True, type=registered_env_id, help="a registered id, see mbi_envs.env_ids()")
+    parser.add_argument("--total-timesteps", type=positive_int, default=100_000, help="agent-steps")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--env-kwargs", default="{}", help="JSON object of environment arguments")
-    parser.add_argument("--eval-every", type=int, default=None, help="agent-steps between evaluations")
-    parser.add_argument("--num-envs", type=int, default=None, help="environment copies (PPOConfig.n_envs)")
+    parser.add_argument("--out", required=True, type=output_dir, help="output folder")
+    parser.add_argument("--env-kwargs", type=json_object, default={}, help="JSON object of environment arguments")
+    parser.add_argument("--eval-every", type=positive_int, default=None, help="agent-steps between evaluations")
+    parser.add_argument("--num-envs", type=positive_int, default=None, help="environment copies (PPOConfig.n_envs)")
     parser.add_argument("--vectorized", action="store_true",
                         help="step the copies as one batched env (mbi_envs.make_vec), not as dict envs")
-    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
-                        help=f"override PPOConfig fields: {[f.name for f in fields(PPOConfig)]}")
-    return parser.parse_args()
-
-
-def main() -> None:
-    args = parse_args()
-    env_kwargs = json.loads(args.env_kwargs)
-    if not isinstance(env_kwargs, dict):
-        raise SystemExit(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
-    base = ONE_SHOT_DEFAULTS if env_kwargs.get("mode") == "one_shot" else ITERATIVE_DEFAULTS
+    parser.add_argument("--save-best", action="store_true",
+                        help="also keep the best evaluated policy as OUT/best_model.zip")
+    parser.add_argument("--set", nargs="*", default=[], type=config_override, metavar="FIELD=VALUE",
+                        help=f"override PPOConfig fields: {sorted(CONFIG_FIELDS)}")
+    args = parser.parse_args(argv)
+    check_env_kwargs(parser, "--env-kwargs", args.env, args.env_kwargs)
+    base = ONE_SHOT_DEFAULTS if args.env_kwargs.get("mode") == "one_shot" else ITERATIVE_DEFAULTS
     overrides = {"total_timesteps": args.total_timesteps, "seed": args.seed, "progress_bar": True,
-                 "eval_every": args.eval_every or max(args.total_timesteps // 20, 1)}
-    if args.num_envs is not None:
-        overrides["n_envs"] = args.num_envs
-    overrides["vectorized"] = args.vectorized
-    types = {f.name: f.type for f in fields(PPOConfig)}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        if name not in types:
-            raise SystemExit(f"--set: unknown PPOConfig field {name!r}")
-        overrides[name] = json.loads(value)
-    result = train_ppo(args.env, env_kwargs, replace(base, **overrides), out_dir=args.out)
-    final = result.final
-    print(f"trained {args.total_timesteps} agent-steps in {result.train_seconds:.1f} s; "
-          f"final loss gap {final.get('loss_gap')}, distance to optimum {final.get('distance_to_optimum')}")
-    print(f"wrote {args.out}/model.zip, {args.out}/summary.json, {args.out}/tb/")
+                 "eval_every": args.eval_every or max(args.total_timesteps // 20, 1), "vectorized": args.vectorized,
+                 **({"n_envs": args.num_envs} if args.num_envs is not None else {}), **dict(args.set)}
+    config = replace(base, **overrides)
+    try:
+        config.validate()
+    except ValueError as err:
+        parser.error(f"argument --set: {err}")
+    return args, config
+
+
+def main(argv: list[str] | None = None) -> None:
+    args, config = parse_args(argv)
+    result = train_ppo(args.env, args.env_kwargs, config, out_dir=args.out, save_best=args.save_best)
+    final, steps = result.final, result.extras["agent_steps"]
+    print(f"trained {steps:,} agent-steps ({config.total_timesteps:,} requested, rounded up to whole "
+          f"rollouts) in {result.train_seconds:.1f} s; final loss gap {final.get('loss_gap')}, "
+          f"distance to optimum {final.get('distance_to_optimum')}")
+    written = [f"{args.out}/model.zip", f"{args.out}/summary.json"] + ([f"{args.out}/tb/"] if config.tensorboard else [])
+    if args.save_best:
+        best = result.extras["best"]
+        written.insert(1, f"{args.out}/best_model.zip")
+        print(f"best policy at {best['env_steps']:,} agent-steps: loss gap {best.get('loss_gap')}")
+    print("wrote " + ", ".join(written))
 
 
 if __name__ == "__main__":

@@ -12,5 +12,6 @@ def small_kwargs(env_id: str) -> dict:
 
 
 def small_env(env_id: str, **kwargs):
-    """A small instance of ``env_id`` with a short horizon."""
-    return mbi_envs.make(env_id, **{"max_steps": 15, **small_kwargs(env_id), **kwargs})
+    """A small instance of ``env_id`` with a short horizon (one-shot envs have horizon 1)."""
+    horizon = {} if kwargs.get("mode") == "one_shot" else {"max_steps": 15}
+    return mbi_envs.make(env_id, **{**horizon, **small_kwargs(env_id), **kwargs})

@@ -58,6 +58,7 @@ def tiny(tmp_path_factory):
     return out, json.loads(text), pngs
 
 
+@pytest.mark.slow  # the fixture runs every contender, PPO included
 def test_tiny_benchmark_end_to_end(tiny):
     """One test (the fixture runs once per xdist worker): outputs, schema, a real property."""
     _outputs_written(tiny)

@@ -14,6 +14,7 @@ from mechanism import GradientAgents, MomentumAgents, run_planner
 from envs_support import small_env
 
 
+@pytest.mark.slow  # 10,000 env steps with N = 100
 def test_c2_n100_reaches_closed_form_to_1e10_relative():
     N, lam, Y = 100, 0.1, 10.0
     env = mbi_envs.make("symmetric_parallel_v0", n_agents=N, max_steps=10_000)
@@ -75,7 +76,9 @@ def test_evaluate_metrics_and_json():
 
 def test_evaluate_max_steps_override_and_one_shot():
     env = small_env("symmetric_parallel_v0", mode="one_shot")
-    result = evaluate(env, ConstantPolicy(0.5), seeds=[0], max_steps=3)
+    with pytest.raises(ValueError, match="max_steps=3.*one_shot"):
+        evaluate(env, ConstantPolicy(0.5), seeds=[0], max_steps=3)
+    result = evaluate(env, ConstantPolicy(0.5), seeds=[0], max_steps=1)
     r = result.records[0]
     assert r.steps == 1 and r.env_steps == env.n_agents
     assert len(r.loss_curve) == 1

@@ -76,3 +76,26 @@ def test_classical_policies_resolve_when_the_target_moves():
     env = mbi_envs.make("dynamic_target_v0", max_steps=6, switch_step=3)
     result = mbi_envs.evaluate(env, CentralizedPolicy(), [0])
     assert result.records[0].loss_gap == pytest.approx(0.0, abs=1e-9)
+
+
+def test_save_best_keeps_the_best_evaluated_policy_and_steps_are_whole_rollouts(tmp_path):
+    config = replace(TINY, total_timesteps=1000, eval_every=200)
+    res = train_ppo(*ENV, config=config, out_dir=tmp_path, save_best=True)
+    rollout = TINY.n_steps * ENV[1]["n_agents"]
+    assert res.extras["agent_steps"] == -(-1000 // rollout) * rollout == res.model.num_timesteps
+    best = res.extras["best"]
+    assert best["loss_gap"] == min(p["loss_gap"] for p in res.curve)
+    from baselines.ppo import evaluate_model
+    reloaded = evaluate_model(load_ppo(tmp_path / "best_model.zip"), *ENV, TINY.eval_seeds)
+    assert reloaded["loss_gap"] == best["loss_gap"]  # the saved file is that policy
+    with pytest.raises(ValueError, match="out_dir"):
+        train_ppo(*ENV, config=config, save_best=True)
+
+
+def test_model_trained_one_shot_on_iterative_env_names_both_modes():
+    res = train_ppo(*ENV, config=replace(TINY, total_timesteps=96, eval_every=96))
+    iterative = mbi_envs.make("symmetric_parallel_v0", n_agents=3, mode="iterative", max_steps=4)
+    with pytest.raises(ValueError, match=r"trained on mode='one_shot'.*shape \(2,\).*mode='iterative'.*\(5,\)"):
+        mbi_envs.evaluate(iterative, SB3Policy(res.model), seeds=[0])
+    with pytest.raises(ValueError, match="action space"):  # another action box (Y=3: [0, 6], not [0, 20])
+        SB3Policy(res.model).reset(mbi_envs.make("symmetric_parallel_v0", n_agents=3, mode="one_shot", Y=3.0))

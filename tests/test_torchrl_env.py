@@ -14,7 +14,8 @@ from mbi_envs.torchrl_env import MechanismTorchRLEnv  # noqa: E402
 
 @pytest.mark.parametrize("mode", mbi_envs.MODES)
 def test_specs_and_rollout_follow_the_batched_env(mode):
-    kwargs = {"n_agents": 3, "mode": mode, "max_steps": 4, "reward_mode": "difference"}
+    kwargs = {"n_agents": 3, "mode": mode, "reward_mode": "difference",
+              **({"max_steps": 4} if mode == "iterative" else {})}  # one-shot envs reject a horizon
     env = MechanismTorchRLEnv("heterogeneous_parallel_v0", num_envs=5, **kwargs)
     check_env_specs(env)
     env.set_seed(7)

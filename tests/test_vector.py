@@ -14,8 +14,8 @@ EXTRA = {"dynamic_target_v0": {"switch_step": 4}, "assembly_line_v0": {"random_s
 
 
 def _kwargs(env_id, mode, reward_mode):
-    return {**small_kwargs(env_id), **EXTRA.get(env_id, {}), "mode": mode, "reward_mode": reward_mode,
-            "max_steps": MAX_STEPS}
+    horizon = {"max_steps": MAX_STEPS} if mode == "iterative" else {}  # one-shot envs reject a horizon
+    return {**small_kwargs(env_id), **EXTRA.get(env_id, {}), "mode": mode, "reward_mode": reward_mode, **horizon}
 
 
 def _close(batched, reference, what):

@@ -24,7 +24,8 @@ from typing import Any
 
 from mechanism import assembly_line_problem
 
-from ..scenario import Scenario, fixed_start, symmetric_box, uniform_start
+from ..scenario import (Scenario, fixed_start, pettingzoo_constructors, quadratic_incentive_bound,
+                        symmetric_box, uniform_start)
 
 ENV_ID = "assembly_line_v0"
 GYM_ID = "mbi_envs/AssemblyLine-v0"
@@ -37,4 +38,8 @@ def build(*, Y: float = 2.0, lam: float = 0.5, random_start: bool = False,
     problem = assembly_line_problem(Y, lam)
     start = uniform_start(-5.0, 5.0, (2, 1)) if random_start else fixed_start(x0, (2, 1))
     low, high = symmetric_box(Y, *([] if random_start else start(None).reshape(-1)))
-    return Scenario(ENV_ID, PAPER, problem, low, high, start, max_steps=200)
+    return Scenario(ENV_ID, PAPER, problem, low, high, start, max_steps=200,
+                    incentive_bound=quadratic_incentive_bound)
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

@@ -26,7 +26,8 @@ from typing import Any
 
 from mechanism import coupled_resource_problem
 
-from ..scenario import Scenario, fixed_start, global_reference, uniform_start
+from ..scenario import (Scenario, fixed_start, global_reference, pettingzoo_constructors,
+                        quadratic_incentive_bound, uniform_start)
 
 ENV_ID = "coupled_resource_v0"
 GYM_ID = "mbi_envs/CoupledResource-v0"
@@ -39,4 +40,8 @@ def build(*, T: float = 10.0, lam: float = 0.5, low: float = 0.0, high: float = 
     problem = coupled_resource_problem(T, lam, low, high)
     start = uniform_start(low, high, (2, 1)) if random_start else fixed_start(x0, (2, 1))
     reference = global_reference((float(low), float(high)), key=(ENV_ID, float(T), float(lam)))
-    return Scenario(ENV_ID, PAPER, problem, low, high, start, max_steps=1000, reference=reference)
+    return Scenario(ENV_ID, PAPER, problem, low, high, start, max_steps=1000, reference=reference,
+                    incentive_bound=quadratic_incentive_bound)
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

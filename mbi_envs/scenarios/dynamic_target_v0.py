@@ -30,7 +30,7 @@ import numpy as np
 from mechanism.errors import require_finite_number, require_int_at_least
 
 from . import heterogeneous_parallel_v0 as het
-from ..scenario import Scenario
+from ..scenario import Scenario, SwitchAt, pettingzoo_constructors
 
 ENV_ID = "dynamic_target_v0"
 GYM_ID = "mbi_envs/DynamicTarget-v0"
@@ -45,7 +45,10 @@ def build(*, Y: float = het.C4_Y, Y_after: float = 10.0, switch_step: int = 5000
     base = het.build(lam=lam, Y=Y, x0=x0, start_low=start_low, start_high=start_high,
                      _name=ENV_ID, _paper=PAPER)
     after = base.problem.with_data(Y=Y_after)
-    base.problem_at = lambda t: after if t >= switch_step else base.problem
+    base.problem_at = SwitchAt(base.problem, after, switch_step)
     base.action_high = np.maximum(base.action_high, 2.0 * abs(Y_after))
     base.max_steps = 10_000
     return base
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

@@ -47,7 +47,7 @@ from mechanism import Problem
 from mechanism.dispatch import dispatch_problem, generation_cost, megawatts, price
 from mechanism.errors import require_int_at_least
 
-from ..scenario import Scenario
+from ..scenario import Scenario, pettingzoo_constructors
 
 ENV_ID = "economic_dispatch_v0"
 GYM_ID = "mbi_envs/EconomicDispatch-v0"
@@ -92,3 +92,6 @@ def build(*, case: str = "wood_wollenberg_3a", demand: float | None = None, rho:
              else functools.partial(fixed_point, (low + high) / 2))
     return Scenario(ENV_ID, PAPER, problem, low, high, start, max_steps=3000,
                     planner_update=functools.partial(update_multiplier, every), extra_infos=dispatch_infos)
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

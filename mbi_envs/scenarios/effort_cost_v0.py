@@ -24,6 +24,7 @@ paid in the step (team: summed over agents). Infos carry ``"effort_cost"`` (cumu
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,11 +32,22 @@ import numpy as np
 from mechanism import aggregative_problem
 from mechanism.errors import require_nonnegative
 
-from ..scenario import Scenario, fixed_start, symmetric_box
+from ..scenario import (Scenario, aggregative_incentive_bound, fixed_start,
+                        pettingzoo_constructors, symmetric_box)
 
 ENV_ID = "effort_cost_v0"
 GYM_ID = "mbi_envs/EffortCost-v0"
 PAPER = "C.12"
+
+
+@dataclass(frozen=True, eq=False)
+class GrowingEffort:
+    """Effort ``e_i(t) = κ_i · t · ‖x_i‖²`` (C.12: an effort cost that grows with time)."""
+
+    kappa: np.ndarray
+
+    def __call__(self, t: int, X_prev: np.ndarray, X_new: np.ndarray) -> np.ndarray:
+        return self.kappa * t * (X_new ** 2).sum(axis=1)
 
 
 def build(*, Y: float = 2.0, lam: float = 0.1, kappa: float = 5e-5, x0: Any = (1.0, 1.0)) -> Scenario:
@@ -45,8 +57,8 @@ def build(*, Y: float = 2.0, lam: float = 0.1, kappa: float = 5e-5, x0: Any = (1
     problem = aggregative_problem(2, Y, lam, lower=float("-inf"), name=ENV_ID)
     low, high = symmetric_box(Y)
 
-    def effort(t: int, X_prev: np.ndarray, X_new: np.ndarray) -> np.ndarray:
-        return k * t * (X_new ** 2).sum(axis=1)
-
     return Scenario(ENV_ID, PAPER, problem, low, high, fixed_start(x0, (2, 1)), max_steps=5000,
-                    effort=effort, extra_features=k.reshape(2, 1), extra_feature_names=("kappa",))
+                    effort=GrowingEffort(k), incentive_bound=aggregative_incentive_bound, extra_features=k.reshape(2, 1), extra_feature_names=("kappa",))
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

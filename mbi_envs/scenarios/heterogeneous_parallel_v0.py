@@ -28,7 +28,8 @@ import numpy as np
 from mechanism import InvalidParameterError, aggregative_problem
 from mechanism.errors import require_int_at_least
 
-from ..scenario import Scenario, fixed_start, uniform_start
+from ..scenario import (Scenario, aggregative_incentive_bound, fixed_start,
+                        pettingzoo_constructors, uniform_start)
 
 ENV_ID = "heterogeneous_parallel_v0"
 GYM_ID = "mbi_envs/HeterogeneousParallel-v0"
@@ -58,4 +59,7 @@ def build(*, lam: Any = None, Y: float = 10.0, n_agents: int | None = None, true
     shape = (problem.n_agents, 1)
     start = uniform_start(start_low, start_high, shape) if x0 is None else fixed_start(x0, shape)
     return Scenario(_name, _paper, problem, 0.0, max(2.0, 2.0 * abs(float(Y)), float(start_high)),
-                    start, max_steps=100_000)
+                    start, max_steps=100_000, incentive_bound=aggregative_incentive_bound)
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import heterogeneous_parallel_v0 as het
-from ..scenario import Scenario
+from ..scenario import Scenario, pettingzoo_constructors
 
 ENV_ID = "hidden_cost_v0"
 GYM_ID = "mbi_envs/HiddenCost-v0"
@@ -39,3 +39,6 @@ def build(*, lam: Any = het.C4_LAM, true_lam: Any = TRUE_LAM, Y: float = het.C4_
     """The C.14 preset with the given parameters (see the module docstring)."""
     return het.build(lam=lam, Y=Y, true_lam=true_lam, x0=x0, start_low=start_low,
                      start_high=start_high, _name=ENV_ID, _paper=PAPER)
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

@@ -22,15 +22,37 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from mechanism import nonconvex_problem
+import numpy as np
 
-from ..scenario import Scenario, fixed_start, global_reference, symmetric_box, uniform_start
+from mechanism import Problem, nonconvex_problem
+
+from ..scenario import (Scenario, fixed_start, global_reference, pettingzoo_constructors,
+                        symmetric_box, uniform_start)
 
 ENV_ID = "nonconvex_v0"
 GYM_ID = "mbi_envs/Nonconvex-v0"
 PAPER = "C.10"
+
+
+@dataclass(frozen=True)
+class NonconvexIncentiveBound:
+    """Exact-quadratic-part bound of ``|G_i|`` over the box: with ``G_1 = −[2(s − Y) + 2a x_1]``,
+    ``G_2 = −[2(s − Y) + 2a x_2 + bω cos(ω x_2)]`` (``s = x_1 + x_2``), box centre ``m`` and
+    half-widths ``r``: ``|G_i| ≤ |2(Σm − Y) + 2a m_i| + 2Σr + 2a r_i`` (+ ``|bω|`` for agent 2)."""
+
+    a: float
+    b: float
+    omega: float
+
+    def __call__(self, problem: Problem, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        m, r = (low + high) / 2.0, (high - low) / 2.0
+        Y = float(problem.data("belief")["Y"])
+        bound = np.abs(2.0 * (m.sum() - Y) + 2.0 * self.a * m) + 2.0 * r.sum() + 2.0 * self.a * r
+        bound[1] += abs(self.b * self.omega)
+        return bound
 
 
 def build(*, Y: float = 5.0, a: float = 0.1, b: float = 0.5, omega: float = 4.0 * math.pi,
@@ -41,4 +63,8 @@ def build(*, Y: float = 5.0, a: float = 0.1, b: float = 0.5, omega: float = 4.0 
     low, high = symmetric_box(Y, *([] if random_start else start(None).reshape(-1)))
     reference = global_reference((low, high), n_starts=64,
                                  key=(ENV_ID, float(Y), float(a), float(b), float(omega)))
-    return Scenario(ENV_ID, PAPER, problem, low, high, start, max_steps=5000, reference=reference)
+    return Scenario(ENV_ID, PAPER, problem, low, high, start, max_steps=5000, reference=reference,
+                    incentive_bound=NonconvexIncentiveBound(float(a), float(b), float(omega)))
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

@@ -35,7 +35,7 @@ import numpy as np
 from mechanism import Optimum, Problem
 from mechanism.supply_chain import solve_supply_chain, supply_chain_problem
 
-from ..scenario import Scenario
+from ..scenario import Scenario, pettingzoo_constructors, quadratic_incentive_bound
 from .economic_dispatch_v0 import fixed_point, uniform_in_box
 
 ENV_ID = "supply_chain_v0"
@@ -61,4 +61,7 @@ def build(*, width: int = 3, depth: int = 4, fanout: int = 2, seed: int = 0, ran
              else functools.partial(fixed_point, np.zeros_like(low)))
     key = (ENV_ID, width if isinstance(width, int) else tuple(width), depth, fanout, seed)
     return Scenario(ENV_ID, PAPER, problem, low, high, start, max_steps=3000,
-                    reference=functools.partial(exact_reference, key))
+                    reference=functools.partial(exact_reference, key), incentive_bound=quadratic_incentive_bound)
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

@@ -25,7 +25,8 @@ from typing import Any
 
 from mechanism import aggregative_problem
 
-from ..scenario import Scenario, fixed_start, uniform_start
+from ..scenario import (Scenario, aggregative_incentive_bound, fixed_start,
+                        pettingzoo_constructors, uniform_start)
 
 ENV_ID = "symmetric_parallel_v0"
 GYM_ID = "mbi_envs/SymmetricParallel-v0"
@@ -39,4 +40,7 @@ def build(*, n_agents: int = 100, Y: float = 10.0, lam: float = 0.1, true_lam: A
     shape = (problem.n_agents, 1)
     start = uniform_start(start_low, start_high, shape) if x0 is None else fixed_start(x0, shape)
     return Scenario(ENV_ID, PAPER, problem, 0.0, max(2.0, 2.0 * abs(float(Y)), float(start_high)),
-                    start, max_steps=100_000)
+                    start, max_steps=100_000, incentive_bound=aggregative_incentive_bound)
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

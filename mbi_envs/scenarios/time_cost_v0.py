@@ -25,16 +25,29 @@ the effort paid in the step (team: the sum over agents), so the team return is
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mechanism import aggregative_problem
 from mechanism.errors import require_nonnegative
 
-from ..scenario import Scenario, fixed_start, symmetric_box
+from ..scenario import (Scenario, aggregative_incentive_bound, fixed_start,
+                        pettingzoo_constructors, symmetric_box)
 
 ENV_ID = "time_cost_v0"
 GYM_ID = "mbi_envs/TimeCost-v0"
 PAPER = "C.11"
+
+
+@dataclass(frozen=True)
+class TimeCost:
+    """Effort ``e_i(t) = ρ`` for every step at which agent i changes its action (C.11)."""
+
+    rho: float
+
+    def __call__(self, t: int, X_prev: np.ndarray, X_new: np.ndarray) -> np.ndarray:
+        return self.rho * (X_new != X_prev).any(axis=1)
 
 
 def build(*, Y: float = 2.0, lam: float = 0.1, x2: float = 2.0, time_cost: float = 1e-3,
@@ -45,8 +58,8 @@ def build(*, Y: float = 2.0, lam: float = 0.1, x2: float = 2.0, time_cost: float
     problem = aggregative_problem(1, Y, lam, offset=x2, lower=float("-inf"), name=ENV_ID)
     low, high = symmetric_box(Y, x0)
 
-    def effort(t: int, X_prev: np.ndarray, X_new: np.ndarray) -> np.ndarray:
-        return rho * (X_new != X_prev).any(axis=1)
-
     return Scenario(ENV_ID, PAPER, problem, low, high, fixed_start(x0, (1, 1)), max_steps=5000,
-                    effort=effort, extra_features=np.array([[rho]]), extra_feature_names=("time_cost",))
+                    effort=TimeCost(rho), incentive_bound=aggregative_incentive_bound, extra_features=np.array([[rho]]), extra_feature_names=("time_cost",))
+
+
+parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)
