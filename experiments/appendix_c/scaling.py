@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .config import SPEC, TABLE3, Config
-from .verdicts import within, entry
+from .verdicts import at_most, entry, within
 
 __all__ = ["c18", "c18_checks", "EXPONENT_TOLERANCE"]
 
@@ -16,16 +16,18 @@ LABELS = {"autograd_s": "planner iteration, autograd DPM", "analytic_s": "planne
 
 
 def c18_checks(m: dict, r: dict) -> list[dict]:
-    """Numbers: the paper's mock step scales linearly (fitted exponent 1 ± 0.2). Claim: the real
-    DPM planner iteration scales linearly (exponent 1 ± 0.2) on every path measured (autograd
-    reverse pass, closed-form gradient, fused step). The 1e10 extrapolation is not tested."""
+    """Numbers: the paper's mock step scales linearly (fitted exponent 1 ± 0.2, as its notebook
+    measured). Claim: the real DPM planner iteration is O(N) on every path measured (autograd
+    reverse pass, closed-form gradient, fused step): fitted exponent ≤ 1 + 0.2. O(N) is an upper
+    bound; an exponent below 1 means a fixed per-iteration cost still matters in the fitted range.
+    The 1e10 extrapolation is not tested."""
     fit = m["fitted_exponent"]
     checks = [within("fitted exponent of the paper's mock step (large N)", fit["mock_exponent"], 1.0,
                      atol=EXPONENT_TOLERANCE)]
     for method in ("autograd", "analytic", "fused"):
         if fit.get(f"{method}_exponent") is not None:
-            checks.append(within(f"fitted exponent of the real planner iteration, {method} (large N)",
-                                 fit[f"{method}_exponent"], 1.0, atol=EXPONENT_TOLERANCE, axis="claim"))
+            checks.append(at_most(f"fitted exponent of the real planner iteration, {method} (large N)",
+                                  fit[f"{method}_exponent"], 1.0 + EXPONENT_TOLERANCE, "O(N): exponent ≤ 1.2"))
     return checks
 
 
