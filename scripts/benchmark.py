@@ -35,22 +35,11 @@ from experiments.benchmark import (MODES, build_payload, estimate_runtime, plann
                                    run_benchmark, scenarios, to_markdown)
 from experiments.benchmark.scenarios import scenarios as _all_scenarios
 from experiments.plots import plot_all
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
-    return value
+from mbi_envs.cli import existing_file, positive_float
 
 
 def _json_file(text: str) -> dict:
-    path = Path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    path = existing_file(text)
     try:
         payload = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -70,7 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     known = [s.key for s in _all_scenarios("quick")]
     parser.add_argument("--scenarios", nargs="+", default=None, metavar="KEY",
                         help=f"scenario keys, any of {' '.join(known)} (default: all)")
-    parser.add_argument("--budget", type=_positive_float, default=1.0, help="multiply every budget by this factor")
+    parser.add_argument("--budget", type=positive_float, default=1.0, help="multiply every budget by this factor")
     parser.add_argument("--from-json", type=_json_file, default=None, metavar="FILE",
                         help="run nothing: rebuild summary, headline, benchmark.md and plots from FILE's records")
     parser.add_argument("--estimate-from", type=_json_file, default=None, metavar="FILE",

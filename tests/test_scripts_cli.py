@@ -15,8 +15,8 @@ def _load(name):
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["--out", "x", "--budget", "0"], "argument --budget: must be a positive finite number, got '0'"),
-    (["--out", "x", "--budget", "abc"], "argument --budget: must be a positive number, got 'abc'"),
+    (["--out", "x", "--budget", "0"], "argument --budget: must be > 0, got '0'"),
+    (["--out", "x", "--budget", "abc"], "argument --budget: must be a number, got 'abc'"),
     (["--out", "x", "--scenarios", "C.99"], "argument --scenarios: unknown key(s) ['C.99']"),
     (["--out", "x", "--from-json", "no/such.json"], "argument --from-json: no such file: 'no/such.json'"),
     (["--out", "x", "--mode", "huge"], "argument --mode: invalid choice: 'huge'"),
