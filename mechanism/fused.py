@@ -361,7 +361,7 @@ class FusedAggregative:
                 parts.append(_numba_kernels(row.numel())["kkt"](self._numpy[b], k["lam"], k["lo"], k["hi"], r[b], CHUNK))
             else:
                 parts.append(float(_torch_kkt(row, self.coef, self.residual[b])))
-        local = torch.tensor(parts, dtype=torch.float64).reshape(-1, 1)
+        local = torch.tensor(parts, dtype=torch.float64, device=self.X.device).reshape(-1, 1)  # NCCL: on the device
         total = local if self._reduce is None else self._reduce(local)
         return math.sqrt(float(total.max()))
 
