@@ -12,29 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 
 import torch
 
 import mbi_envs
 from mbi_envs.cli import output_path, positive_float, positive_int
+from experiments.timing import best_time_per_call
 from mechanism import incentives
-
-
-def _best_time_per_call(fn, seconds: float, repeats: int) -> float:
-    """Best-of-``repeats`` mean time per call of ``fn``, each repeat lasting about ``seconds``."""
-    start, n = time.perf_counter(), 0
-    while time.perf_counter() - start < seconds / 10 or n < 3:
-        fn()
-        n += 1
-    calls = max(3, int(n * 10 / repeats))
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / calls)
-    return best
 
 
 def bench(n_agents: int, seconds: float, repeats: int) -> dict:
@@ -42,9 +26,9 @@ def bench(n_agents: int, seconds: float, repeats: int) -> dict:
     env = mbi_envs.make("symmetric_parallel_v0", n_agents=n_agents, max_steps=10 ** 9)
     obs, _ = env.reset(seed=0)
     actions = {a: o[:1].copy() for a, o in obs.items()}
-    step_s = _best_time_per_call(lambda: env.step(actions), seconds, repeats)
+    step_s = best_time_per_call(lambda: env.step(actions), seconds, repeats)
     X = torch.from_numpy(env.X).reshape(1, n_agents, 1)
-    dpm_s = _best_time_per_call(lambda: incentives(env.problem, X), seconds, repeats)
+    dpm_s = best_time_per_call(lambda: incentives(env.problem, X), seconds, repeats)
     return {"n_agents": n_agents, "env_step_seconds": step_s, "agent_steps_per_second": n_agents / step_s,
             "env_steps_per_second": 1.0 / step_s, "dpm_call_seconds": dpm_s, "step_over_dpm": step_s / dpm_s}
 

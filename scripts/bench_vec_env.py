@@ -20,34 +20,14 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-
-import mbi_envs  # noqa: E402
-
-
-def best_time_per_call(fn, seconds: float, repeats: int, sync=lambda: None) -> float:
-    """Best-of-``repeats`` mean time per call of ``fn``, each repeat lasting about ``seconds / repeats``."""
-    start, n = time.perf_counter(), 0
-    while time.perf_counter() - start < seconds / 10 or n < 2:
-        fn()
-        n += 1
-    sync()
-    calls = max(2, int(n * 10 / repeats))
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        sync()
-        best = min(best, (time.perf_counter() - t0) / calls)
-    return best
+import mbi_envs
+from experiments.timing import best_time_per_call
 
 
 def bench_dict(n_agents: int, seconds: float, repeats: int) -> dict:
