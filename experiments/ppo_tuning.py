@@ -7,6 +7,11 @@ over the evaluation curve)`` (the benchmark's target is PPO's best gap). The fir
 family is the previous default (``baselines.ppo_experiment``), so the tuned configuration is
 never worse than the default on the objective. Trials go round-robin over the families until
 ``time_budget_s`` is spent, so each family gets the same number of trials (± 1).
+
+TPE needs a few random trials before it models anything: ``n_startup_trials`` (default 4) sets
+how many. A sweep can go on from an earlier one (``warm_start``: its ``trials``): the earlier
+trials are added to each family's study as completed trials, so TPE models them and the chosen
+configuration is the best over old and new trials.
 """
 from __future__ import annotations
 
@@ -29,6 +34,18 @@ SPACE = {"learning_rate": (1e-4, 1e-2), "lr_schedule": ("constant", "linear"), "
 #: the scenario whose env stands for each family (benchmark keys)
 FAMILY_SCENARIOS = {"assembly": "C.1", "symmetric_small": "C.2-N2", "symmetric_large": "C.2-N100",
                     "heterogeneous": "C.4", "nonconvex": "C.10"}
+
+
+def distributions() -> dict[str, Any]:
+    """:data:`SPACE` as Optuna distributions (the ones :func:`trial_config` suggests from)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    return {"learning_rate": FloatDistribution(*SPACE["learning_rate"], log=True),
+            "lr_schedule": CategoricalDistribution(SPACE["lr_schedule"]),
+            "batch_size": CategoricalDistribution(SPACE["batch_size"]),
+            "n_steps": CategoricalDistribution(SPACE["n_steps"]),
+            "ent_coef": CategoricalDistribution(SPACE["ent_coef"]),
+            "log_std_init": FloatDistribution(*SPACE["log_std_init"])}
 
 
 def trial_config(trial: Any) -> dict[str, Any]:
@@ -55,28 +72,48 @@ def _score(params: dict[str, Any], env_id: str, env_kwargs: dict[str, Any], seed
     return {"objective": float(np.median(logs)), "per_seed": per_seed}
 
 
-def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, time_budget_s: float,
-              max_trials: int = 50, sampler_seed: int = 0,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Tune one-shot team-reward PPO per family; returns every trial and the chosen configurations."""
+def _warm_start(study: Any, earlier: Sequence[dict[str, Any]]) -> None:
+    """Add an earlier sweep's trials of one family to ``study`` as completed trials."""
     import optuna
 
+    dists = distributions()
+    for t in earlier:
+        study.add_trial(optuna.trial.create_trial(params=dict(t["params"]), distributions=dists,
+                                                  value=float(t["objective"])))
+
+
+def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, time_budget_s: float,
+              max_trials: int = 50, sampler_seed: int = 0, n_startup_trials: int = 4,
+              warm_start: dict[str, list[dict[str, Any]]] | None = None,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Tune one-shot team-reward PPO per family; returns every trial (earlier ones first, marked
+    ``"earlier": True``) and the chosen configurations. ``max_trials`` counts new trials only."""
+    import optuna
+
+    if n_startup_trials < 1:
+        raise ValueError(f"n_startup_trials must be >= 1, got {n_startup_trials!r}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warm_start = warm_start or {}
     defaults = {k: asdict(ONE_SHOT_DEFAULTS)[k] for k in SPACE}
     studies, envs = {}, {}
+    trials: dict[str, list] = {fam: [] for fam in families}
     for fam in families:
         sc = scenarios("quick", keys=[FAMILY_SCENARIOS[fam]])[0]
         envs[fam] = (sc.env_id, {**sc.env_kwargs, "mode": "one_shot", "reward_mode": "team"})
-        studies[fam] = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=sampler_seed))
-        studies[fam].enqueue_trial(defaults)
-    trials: dict[str, list] = {fam: [] for fam in families}
+        sampler = optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=n_startup_trials)
+        studies[fam] = optuna.create_study(direction="minimize", sampler=sampler)
+        earlier = warm_start.get(fam, [])
+        _warm_start(studies[fam], earlier)
+        trials[fam].extend({**t, "earlier": True} for t in earlier)
+        if not earlier:
+            studies[fam].enqueue_trial(defaults)
     began = time.perf_counter()
 
     def objective_for(fam: str):
         def objective(trial):
             params = trial_config(trial)
             out = _score(params, *envs[fam], seeds, timesteps)
-            trials[fam].append({"number": trial.number, "params": params, **out})
+            trials[fam].append({"number": trial.number, "params": params, "earlier": False, **out})
             return out["objective"]
         return objective
 
@@ -96,5 +133,30 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
     return {"families": {f: FAMILY_SCENARIOS[f] for f in families}, "seeds": list(seeds), "timesteps": timesteps,
             "time_budget_s": time_budget_s, "seconds": time.perf_counter() - began, "objective":
             "median over seeds of log10(best loss gap over the evaluation curve)", "space": SPACE,
-            "sampler": f"optuna.samplers.TPESampler(seed={sampler_seed}); first trial = previous defaults",
+            "sampler": f"optuna.samplers.TPESampler(seed={sampler_seed}, n_startup_trials={n_startup_trials}); "
+                       "first trial = previous defaults",
+            "warm_started": {f: len(warm_start.get(f, [])) for f in families},
             "trials": trials, "configs": chosen}
+
+
+def merge_sweeps(payloads: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One sweep payload from several (e.g. families run in parallel processes): families,
+    trials and configs are joined (a family in two payloads: the later one wins, it holds the
+    earlier trials when it was warm-started from them); seconds add up; the runs' settings
+    and metadata are kept per part under ``parts``."""
+    if not payloads:
+        raise ValueError("merge_sweeps needs at least one payload")
+    merged: dict[str, Any] = {"families": {}, "trials": {}, "configs": {}, "parts": []}
+    for p in payloads:
+        merged["families"].update(p["families"])
+        merged["trials"].update(p.get("trials", {}))
+        merged["configs"].update(p["configs"])
+        merged["parts"].append({k: p.get(k) for k in ("families", "seeds", "timesteps", "time_budget_s", "seconds",
+                                                       "sampler", "warm_started", "metadata")})
+    for key in ("seeds", "timesteps", "objective", "space"):
+        values = {repr(p.get(key)) for p in payloads}
+        if len(values) > 1:
+            raise ValueError(f"cannot merge sweeps with different {key!r}: {sorted(values)}")
+        merged[key] = payloads[0].get(key)
+    merged["seconds"] = sum(p["seconds"] for p in payloads)
+    return merged

@@ -5,6 +5,7 @@
     python scripts/benchmark.py --mode full --out runs/bench-full
     python scripts/benchmark.py --mode full --estimate-from runs/bench-quick/benchmark.json --out x
     python scripts/benchmark.py --from-json results/benchmark/benchmark.json --out runs/bench-refresh
+    python scripts/benchmark.py --from-json runs/part1/benchmark.json runs/part2/benchmark.json --out runs/bench
 
 Measured run times on the 2-core development machine (docs/benchmark.md has the details):
 quick: 83 s idle (2 seeds, before the three non-oracle MBI variants were added), 444 s with
@@ -31,7 +32,7 @@ import torch
 from tqdm import tqdm
 
 from experiments.appendix_c import run_metadata
-from experiments.benchmark import (MODES, build_payload, estimate_runtime, planned_runs, refresh_payload,
+from experiments.benchmark import (MODES, build_payload, estimate_runtime, merge_payloads, planned_runs,
                                    run_benchmark, scenarios, to_markdown)
 from experiments.benchmark.scenarios import scenarios as _all_scenarios
 from experiments.plots import plot_all
@@ -60,8 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scenarios", nargs="+", default=None, metavar="KEY",
                         help=f"scenario keys, any of {' '.join(known)} (default: all)")
     parser.add_argument("--budget", type=positive_float, default=1.0, help="multiply every budget by this factor")
-    parser.add_argument("--from-json", type=_json_file, default=None, metavar="FILE",
-                        help="run nothing: rebuild summary, headline, benchmark.md and plots from FILE's records")
+    parser.add_argument("--from-json", type=_json_file, nargs="+", default=None, metavar="FILE",
+                        help="run nothing: rebuild summary, headline, benchmark.md and plots from FILE's records "
+                             "(several FILEs: parts of one run split by --scenarios, merged)")
     parser.add_argument("--estimate-from", type=_json_file, default=None, metavar="FILE",
                         help="run nothing: estimate this configuration's run time from FILE's measured runs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(1)
     if args.from_json:
-        return write_outputs(refresh_payload(args.from_json), args.out)
+        return write_outputs(merge_payloads(args.from_json), args.out)
     mode = "quick" if args.quick else args.mode
     seeds = args.seeds if args.seeds is not None else list(MODES[mode]["seeds"])
     scenario_list = scenarios(mode, args.budget, args.scenarios)

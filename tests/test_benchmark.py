@@ -213,3 +213,52 @@ def test_oracle_step_cost_is_counted(tiny):
     assert cost["gradient_equivalent_evaluations"] == 17 * 2      # 17 Hessian points × 2 variables
     assert rec["oracle_evaluations"] == rec["env_steps"] // 2 + 34
     assert rec["curve"]["seconds"][0] >= cost["seconds"] > 0
+
+
+def test_dynamic_target_headline_reads_mbi_after_its_switch():
+    """C.15: PPO's best gap 0.05 (reached at 300 training agent-steps) is compared with MBI's gap
+    *after the switch*, counted from the switch: 40 agent-steps after it (ratio 7.5), not the
+    10 agent-steps at which MBI's pre-switch curve first passed 0.05."""
+    from experiments.benchmark.records import fine_reach
+    ppo = _rec("ppo-iterative-team", 0, [0, 150, 300], [5.0, 1.0, 0.05])
+    mbi = _rec("mbi-gradient-paper", 0, [0, 10, 20, 60], [1.0, 0.01, 2.0, 0.02])
+    after_steps, after_gaps = [0, 20, 40], [2.0, 0.5, 0.04]
+    mbi["after_switch"] = {"switch_step": 2, "reach": fine_reach(after_steps, [0.0, 0.2, 0.4], after_gaps)}
+    row = headline([ppo, mbi])[0]
+    assert row["tracking"] is True
+    assert row["mbi_env_steps"]["median"] == 40 and row["steps_ratio"]["median"] == pytest.approx(7.5)
+    assert "(after switch)" in "\n".join(__import__("experiments.benchmark.markdown", fromlist=["x"])
+                                         .headline_table([row]))
+
+
+def test_batched_ppo_scenarios_train_through_make_vec_with_their_own_switch():
+    """C.2 N=1000 and C.15 are PPO rows only through the batched path; C.15's PPO episode (50 steps)
+    has its switch at 25, not at the MBI horizon's midpoint (which PPO would never see)."""
+    full = {s.key: s for s in scenarios("full")}
+    c15, big = full["C.15"], full["C.2-N1000"]
+    assert c15.ppo_timesteps == 1_000_000 and ("iterative", "team") in c15.ppo_variants
+    assert ("one_shot", "difference") in big.ppo_variants and big.ppo_vectorized
+    config, _ = PPOContender("iterative", "team", tuned={}).config(c15, 3)
+    assert config.vectorized and config.n_envs == 16 and config.seed == 3
+    assert c15.env_kwargs["switch_step"] == 5000 and c15.ppo_env_kwargs == {"switch_step": 25}
+    one, _ = PPOContender("one_shot", "team", tuned={}).config(full["C.2-N2"], 0)
+    assert not one.vectorized and one.n_envs == 1
+
+
+def test_merge_payloads_joins_parts_and_refuses_overlaps():
+    from experiments.benchmark import merge_payloads
+    from experiments.benchmark.headline import SUMMARY_METRICS
+    recs = [{**dict.fromkeys(SUMMARY_METRICS, 1.0), **r} for r in
+            (_rec("ppo-oneshot-team", 0, [0, 200, 400], [1.0, 0.1, 1e-3]),
+             _rec("mbi-gradient-paper", 0, [0, 50, 100], [1.0, 0.05, 1e-3]))]
+    cfg = {"mode": "full", "budget": 1.0, "seeds": [0], "total_seconds": 10.0, "planned_runs": 1}
+    part = lambda r, s: {"config": {**cfg, "total_seconds": s}, "scenarios": [{"key": "S"}], "records": [r]}  # noqa: E731
+    merged = merge_payloads([part(recs[0], 10.0), part(recs[1], 30.0)])
+    assert len(merged["records"]) == 2 and merged["config"]["total_seconds"] == 30.0
+    assert merged["headline"][0]["steps_ratio"]["median"] == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="more than one part"):
+        merge_payloads([part(recs[0], 1.0), part(recs[0], 1.0)])
+    other = part(recs[1], 1.0)
+    other["config"]["seeds"] = [1]
+    with pytest.raises(ValueError, match="'seeds'"):
+        merge_payloads([part(recs[0], 1.0), other])

@@ -23,7 +23,7 @@ judge's cost) to each step's end, an oracle's set-up included. PPO: the training
 each evaluation point, the evaluations themselves excluded (``baselines.ppo``).
 """
 from .headline import HEADLINE_MBI, compare_seed, headline, summarize
-from .markdown import build_payload, refresh_payload, to_markdown
+from .markdown import build_payload, merge_payloads, refresh_payload, to_markdown
 from .mbi import Contender, MBIContender
 from .others import ClassicalContender, PPOContender, exact_budget, load_tuned
 from .records import RunRecord, time_to_accuracy
@@ -34,5 +34,5 @@ from .step_rules import STABLE_FRACTION, AdaptiveStepAgents, ArmijoPlannerPolicy
 __all__ = ["EPSILONS", "MODES", "STABLE_FRACTION", "HEADLINE_MBI", "BenchScenario", "RunRecord", "Contender",
            "MBIContender", "PPOContender", "ClassicalContender", "AdaptiveStepAgents", "ArmijoPlannerPolicy",
            "oracle_step", "scenarios", "default_contenders", "run_benchmark", "planned_runs", "estimate_runtime",
-           "summarize", "headline", "compare_seed", "to_markdown", "build_payload", "refresh_payload",
+           "summarize", "headline", "compare_seed", "to_markdown", "build_payload", "refresh_payload", "merge_payloads",
            "time_to_accuracy", "exact_budget", "load_tuned"]

@@ -11,7 +11,7 @@ from .headline import headline, summarize
 from .records import RunRecord
 from .scenarios import EPSILONS, BenchScenario
 
-__all__ = ["to_markdown", "build_payload", "refresh_payload", "headline_table", "fmt", "cell"]
+__all__ = ["to_markdown", "build_payload", "refresh_payload", "merge_payloads", "headline_table", "fmt", "cell"]
 
 SCHEMA_VERSION = 2
 
@@ -44,7 +44,7 @@ def headline_table(rows: Sequence[dict[str, Any]]) -> list[str]:
              "| PPO s | MBI s | time ratio | fewer steps | less time | MBI never reached |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for h in rows:
-        mbi = h["mbi"] + (" (oracle)" if h["mbi_uses_oracle"] else "")
+        mbi = h["mbi"] + (" (oracle)" if h["mbi_uses_oracle"] else "") + (" (after switch)" if h.get("tracking") else "")
         if not h["ppo_improved_seeds"]:
             lines.append(f"| {h['scenario']} | {h['ppo']} | {mbi} | {cell(h['ppo_best_gap'])} | PPO never improved "
                          f"on its untrained policy (0/{h['seeds']} seeds): no comparison |||||||| — |")
@@ -116,7 +116,9 @@ def to_markdown(payload: dict[str, Any]) -> str:
              "reach it for PPO (training so far) and for the MBI variant on the same seed (read on a 20-per-decade "
              "ε grid: conservative for MBI). Ratio = PPO / MBI (> 1: MBI needed less; 0: MBI never reached the "
              "target; ∞: MBI's start was already there). `fewer steps` / `less time`: "
-             "the side that wins the majority of seeds (MBI loses a seed where it never reaches the target).", ""]
+             "the side that wins the majority of seeds (MBI loses a seed where it never reaches the target). "
+             "`(after switch)`, dynamic target: PPO is scored at the end of its episode, after the switch; MBI's "
+             "agent-steps and seconds count from its switch.", ""]
     lines += headline_table(payload["headline"]) + [""] + _ppo_wins(payload["headline"])
     lines += ["", "## Final metrics per scenario and contender", ""]
     for scenario in payload["scenarios"]:
@@ -129,6 +131,35 @@ def to_markdown(payload: dict[str, Any]) -> str:
 def refresh_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """Recompute ``summary`` and ``headline`` from a payload's ``records`` (e.g. an older JSON)."""
     return json_safe({**payload, "summary": summarize(payload["records"]), "headline": headline(payload["records"])})
+
+
+def merge_payloads(payloads: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One payload from runs of the same configuration split over processes (e.g. by scenario):
+    records and scenarios are joined, ``total_seconds`` is the slowest part's (they ran side by
+    side), and each part's config is kept under ``config["parts"]``. Refuses parts of different
+    modes, budgets or seeds, and a (scenario, contender, seed) present twice."""
+    if not payloads:
+        raise ValueError("merge_payloads needs at least one payload")
+    first = payloads[0]["config"]
+    for p in payloads[1:]:
+        for key in ("mode", "budget", "seeds"):
+            if p["config"].get(key) != first.get(key):
+                raise ValueError(f"cannot merge benchmark runs with different {key!r}: "
+                                 f"{first.get(key)!r} vs {p['config'].get(key)!r}")
+    records, seen = [], set()
+    for p in payloads:
+        for r in p["records"]:
+            key = (r["scenario"], r["contender"], r["seed"])
+            if key in seen:
+                raise ValueError(f"run {key} appears in more than one part")
+            seen.add(key)
+            records.append(r)
+    scenarios = list({s["key"]: s for p in payloads for s in p["scenarios"]}.values())
+    config = {**first, "scenarios": [s["key"] for s in scenarios],
+              "total_seconds": max(p["config"]["total_seconds"] for p in payloads),
+              "planned_runs": sum(p["config"].get("planned_runs", 0) for p in payloads),
+              "parts": [p["config"] for p in payloads]}
+    return refresh_payload({**payloads[0], "config": config, "scenarios": scenarios, "records": records})
 
 
 def build_payload(records: Sequence[RunRecord], scenario_list: Sequence[BenchScenario], config: dict[str, Any]

@@ -37,7 +37,9 @@ class PPOContender(Contender):
     """SB3 PPO (``baselines.ppo.train_ppo``), one shared policy, evaluated while it trains.
 
     Hyperparameters: the tuned configuration of the scenario's family from ``results/ppo_tuned.json``
-    when there is one, else ``baselines.ppo_experiment``'s defaults (named in the record)."""
+    when there is one, else ``baselines.ppo_experiment``'s defaults (named in the record). Where the
+    scenario asks for it (``ppo_vectorized``), PPO trains through the batched env with
+    ``ppo_copies`` copies; evaluation always runs on the dict env, as for every contender."""
 
     family = "ppo"
 
@@ -60,6 +62,8 @@ class PPOContender(Contender):
             known = {f.name for f in fields(base)}
             base = replace(base, **{k: v for k, v in self.tuned[key].items() if k in known})
             source = f"results/ppo_tuned.json: {key}"
+        if scenario.ppo_vectorized:
+            base = replace(base, vectorized=True, n_envs=scenario.ppo_copies)
         rollout = base.n_steps * base.n_envs * scenario.n_agents
         total, every = exact_budget(scenario.ppo_timesteps, rollout, self.n_evals)
         return replace(base, total_timesteps=total, seed=int(seed), eval_every=every, eval_seeds=(int(seed),),
@@ -68,7 +72,7 @@ class PPOContender(Contender):
     def run(self, scenario: BenchScenario, seed: int) -> RunRecord:
         from baselines.ppo import train_ppo
 
-        kwargs = {**scenario.env_kwargs, "mode": self.mode, "reward_mode": self.reward_mode}
+        kwargs = {**scenario.env_kwargs, **scenario.ppo_env_kwargs, "mode": self.mode, "reward_mode": self.reward_mode}
         if self.mode == "iterative":
             kwargs["max_steps"] = scenario.ppo_horizon
         config, source = self.config(scenario, seed)
@@ -84,6 +88,8 @@ class PPOContender(Contender):
         params = {"mode": self.mode, "reward_mode": self.reward_mode, "total_timesteps": config.total_timesteps,
                   "eval_every": config.eval_every, "horizon": kwargs.get("max_steps", 1), "hyperparameters": source,
                   "config": {f.name: getattr(config, f.name) for f in fields(config)},
+                  "env_path": "batched (mbi_envs.make_vec)" if config.vectorized else "dict (PettingZoo)",
+                  "env_kwargs": kwargs,
                   "wall_seconds_with_evaluations": elapsed}
         return RunRecord(
             scenario=scenario.key, env_id=scenario.env_id, contender=self.name, family=self.family, seed=int(seed),

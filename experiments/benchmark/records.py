@@ -147,7 +147,8 @@ def record_from_episode(scenario: BenchScenario, contender: Any, seed: int, ep: 
         rel_steps = [(k - s) * n for k in range(s, len(gaps))]
         rel_secs = [seconds[k] - seconds[s] for k in range(s, len(gaps))]
         after = {"switch_step": s, "gap_at_switch": finite_or_none(gaps[s]), "final_gap": finite_or_none(gap),
-                 "time_to_accuracy": time_to_accuracy(rel_steps, rel_secs, gaps[s:])}
+                 "time_to_accuracy": time_to_accuracy(rel_steps, rel_secs, gaps[s:]),
+                 "reach": fine_reach(rel_steps, rel_secs, gaps[s:])}
         tta = time_to_accuracy(steps[:s], seconds[:s], gaps[:s])
         reach = fine_reach(steps[:s], seconds[:s], gaps[:s])
     else:
