@@ -5,7 +5,8 @@ through the dict path and the batched path, in one run (so ratios share the mach
    actions (no policy cost): the dict env (``MechanismEnv.step`` on a dict) and the batched env for
    each B (default 1, 64, 1024) in float64 on the CPU; with a CUDA device also B × N up to
    ``--cuda-agents`` in float32 and float64 on the GPU (skipped without one). Best of
-   ``--repeats`` timings, agent-steps/s = B·N / (time per step).
+   ``--repeats`` timings, agent-steps/s = B·N / (time per step). Also the cheapest dict view over
+   the batched env with B = 1 (what the dict env would cost as a view of the batched core).
 2. SB3 PPO on C.2 one-shot (``symmetric_parallel_v0``, N agents) with the README's one-shot
    hyperparameters, ``--ppo-copies`` copies, ``--ppo-rollouts`` rollouts, the same PPO seed:
    once through ``ParallelEnvVecEnv`` (dict envs) and once through ``BatchedVecEnv``. Training
@@ -52,6 +53,31 @@ def bench_batched(n_agents: int, num_envs: int, seconds: float, repeats: int, de
     return {"env": "batched", "device": device, "dtype": str(dtype).replace("torch.", ""),
             "num_envs": num_envs, "n_agents": n_agents, "step_seconds": step_s,
             "agent_steps_per_second": num_envs * n_agents / step_s}
+
+
+def bench_b1_view(n_agents: int, seconds: float, repeats: int) -> dict:
+    """Time the cheapest dict view over the batched env with B = 1: actions dict → (1, N, 1) tensor,
+    ``VectorMechanismEnv.step``, then obs / rewards / terminations / truncations / infos (only the
+    incentive) back to per-agent dicts, each tensor converted once. This is what ``MechanismEnv``
+    would cost as a B = 1 view of the batched core (issue 11 asks for that only if it is as fast)."""
+    import numpy as np
+
+    venv = mbi_envs.make_vec("symmetric_parallel_v0", num_envs=1, n_agents=n_agents, max_steps=10 ** 9)
+    obs, _ = venv.reset(seed=0)
+    agents = [f"agent_{i}" for i in range(n_agents)]
+    actions = {a: obs[0, i, :1].numpy().copy() for i, a in enumerate(agents)}
+
+    def step():
+        X = torch.from_numpy(np.stack([actions[a] for a in agents]))[None]
+        o, r, term, trunc, info = venv.step(X)
+        o, inc, t0, t1 = o[0].numpy(), info["incentive"][0].numpy(), bool(term[0]), bool(trunc[0])
+        return ({a: o[i] for i, a in enumerate(agents)}, dict(zip(agents, r[0].tolist())),
+                dict.fromkeys(agents, t0), dict.fromkeys(agents, t1),
+                {a: {"incentive": inc[i]} for i, a in enumerate(agents)})
+
+    step_s = best_time_per_call(step, seconds, repeats)
+    return {"env": "B=1 dict view", "device": "cpu", "dtype": "float64", "num_envs": 1, "n_agents": n_agents,
+            "step_seconds": step_s, "agent_steps_per_second": n_agents / step_s}
 
 
 def bench_ppo(n_agents: int, copies: int, rollouts: int, vectorized: bool, n_epochs: int | None = None) -> dict:
@@ -162,7 +188,7 @@ def main() -> None:
     meta = machine_meta(args.threads)
     meta["load_start"] = [round(v, 2) for v in os.getloadavg()]
     N = args.n_agents
-    env_rows = [bench_dict(N, args.seconds, args.repeats)]
+    env_rows = [bench_dict(N, args.seconds, args.repeats), bench_b1_view(N, args.seconds, args.repeats)]
     env_rows += [bench_batched(N, B, args.seconds, args.repeats) for B in args.batch_sizes]
     if torch.cuda.is_available():
         for total in args.cuda_agents:
