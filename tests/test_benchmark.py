@@ -206,6 +206,21 @@ def test_armijo_line_search_decreases_the_loss_and_counts_trials():
     assert losses[-1] - env.optimal_loss < 1e-3 * (losses[0] - env.optimal_loss)
 
 
+def test_armijo_line_search_tracks_a_switched_target():
+    """After C.15's switch the Planner searches on the new loss: the gap to the new optimum shrinks
+    by 1000× within 60 steps (searching on the stale loss, it grew after the switch and stayed)."""
+    sc = scenarios("quick", keys=["C.15"])[0]
+    env = sc.make(mode="iterative", max_steps=100, switch_step=40)
+    policy = ArmijoPlannerPolicy(5e-3)
+    obs, _ = env.reset(seed=0)
+    policy.reset(env, 0)
+    gaps = [env.global_loss - env.optimal_loss]
+    while env.agents:
+        obs, *_ = env.step(policy.act(obs))
+        gaps.append(env.global_loss - env.optimal_loss)
+    assert gaps[40] > 0.1 and gaps[-1] < 1e-3 * gaps[40]
+
+
 def test_oracle_step_cost_is_counted(tiny):
     _, payload, _ = tiny
     rec = next(r for r in payload["records"] if r["contender"] == "mbi-gradient-oracle" and r["scenario"] == "C.2-N2")

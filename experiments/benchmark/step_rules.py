@@ -57,7 +57,10 @@ class AdaptiveStepAgents(GradientAgents):
 
 
 class ArmijoPlannerPolicy(mbi_envs.MBIPolicy):
-    """MBI agents with a Planner-side Armijo backtracking line search on L (counted)."""
+    """MBI agents with a Planner-side Armijo backtracking line search on L (counted).
+
+    The Planner searches on the loss in force now (``env.problem`` at each step): after a
+    dynamic target's switch that is the new loss, which the Planner defines."""
 
     def __init__(self, initial_step: float) -> None:
         super().__init__(GradientAgents(1.0))
@@ -67,13 +70,14 @@ class ArmijoPlannerPolicy(mbi_envs.MBIPolicy):
 
     def reset(self, env: Any, seed: int | None = None) -> None:
         super().reset(env, seed)
+        self._env = getattr(env, "unwrapped", env)
         self._eta, self.extra_evaluations, self.steps_used = self.initial_step, 0, []
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         O = np.stack([np.asarray(observations[a], dtype=np.float64) for a in self._names])
         X = torch.from_numpy(O[:, self._x]).reshape(self._shape)
         G = torch.from_numpy(O[:, self._g]).reshape(self._shape)
-        problem = self._problem
+        problem = self._env.problem  # the loss in force now (a dynamic target switches it)
         loss_x = float(problem.loss(X)[0])
         self.extra_evaluations += 1  # L(X) is in the env's info, but the Planner here recomputes it: counted
         eta = self._eta * ARMIJO_GROW
