@@ -13,6 +13,8 @@ SB3's ``n_steps`` is per slot: one rollout holds ``n_steps × n_envs × N`` agen
 """
 from __future__ import annotations
 
+import contextlib
+
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,7 +31,7 @@ from mbi_envs.evaluation import json_safe
 from .sb3_policy import SB3Policy
 from .vec_env import ParallelEnvVecEnv
 
-__all__ = ["PPOConfig", "TrainResult", "train_ppo", "load_ppo", "make_vec_env"]
+__all__ = ["PPOConfig", "TrainResult", "train_ppo", "load_ppo", "make_vec_env", "torch_threads"]
 
 
 @dataclass
@@ -189,8 +191,23 @@ def train_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None, config: PPO
     """
     config = config or PPOConfig()
     config.validate()
-    env_kwargs = dict(env_kwargs or {})
-    torch.set_num_threads(config.torch_threads)
+    with torch_threads(config.torch_threads):
+        return _train(env_id, dict(env_kwargs or {}), config, out_dir, save_best)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``torch.set_num_threads(n)`` and restore the caller's count afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train(env_id: str, env_kwargs: dict[str, Any], config: PPOConfig, out_dir: str | Path | None,
+           save_best: bool) -> TrainResult:
     vec_env = make_vec_env(env_id, env_kwargs, config.n_envs, config.vectorized)
     rollout = config.n_steps * vec_env.num_envs  # agent-steps per rollout (n_steps is per agent)
     batch_size = max(b for b in range(1, min(config.batch_size, rollout) + 1) if rollout % b == 0)

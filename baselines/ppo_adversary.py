@@ -19,13 +19,12 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import torch
 
 import mbi_envs
 from mechanism.mechanisms import agent_utility
 from mechanism.priors import mc_estimate
 
-from .ppo import PPOConfig, train_ppo
+from .ppo import PPOConfig, torch_threads, train_ppo
 
 __all__ = ["ADVERSARY_PPO", "train_reporting_adversary", "measure_adversary"]
 
@@ -67,11 +66,11 @@ def train_reporting_adversary(payment: str, total_timesteps: int | None = None, 
     """Train PPO on ``type_report_v0`` under ``payment`` and :func:`measure_adversary` it."""
     base = config or ADVERSARY_PPO
     cfg = replace(base, seed=int(seed), total_timesteps=int(total_timesteps or base.total_timesteps))
-    torch.set_num_threads(cfg.torch_threads)
-    began = time.perf_counter()
-    result = train_ppo("type_report_v0", {"payment": payment}, cfg)
-    seconds = time.perf_counter() - began
-    out = measure_adversary(result.model, payment, n_eval=n_eval)
+    with torch_threads(cfg.torch_threads):
+        began = time.perf_counter()
+        result = train_ppo("type_report_v0", {"payment": payment}, cfg)
+        seconds = time.perf_counter() - began
+        out = measure_adversary(result.model, payment, n_eval=n_eval)
     out.update({"total_timesteps": cfg.total_timesteps, "seed": cfg.seed, "train_seconds": seconds,
                 "hyperparameters": {k: getattr(cfg, k) for k in ("learning_rate", "n_steps", "batch_size",
                                                                  "n_epochs", "log_std_init", "net_arch")}})

@@ -1,7 +1,6 @@
 """Agents that escape local minima, and the coupled Rastrigin landscape."""
 import pickle
 
-import numpy as np
 import pytest
 import torch
 

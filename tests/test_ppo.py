@@ -43,8 +43,16 @@ def test_save_and_reload_give_the_same_actions(tmp_path):
 
 
 def test_iterative_mode_and_difference_rewards_train():
-    res = train_ppo("heterogeneous_parallel_v0", {"mode": "iterative", "max_steps": 8,
-                                                  "reward_mode": "difference"}, config=TINY)
+    """Also: training pins torch to config.torch_threads only while it runs (the caller's count is back)."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        res = train_ppo("heterogeneous_parallel_v0", {"mode": "iterative", "max_steps": 8,
+                                                      "reward_mode": "difference"}, config=TINY)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
     assert np.isfinite(res.final["loss_gap"])
 
 

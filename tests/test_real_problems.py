@@ -1,6 +1,5 @@
 """The real-problems experiment: statistics, verdicts and a small smoke run of each piece."""
 import numpy as np
-import pytest
 
 from experiments.real_problems import _mbi_dispatch_run, dpm_timing, markdown, verdicts, wilson_interval
 from mechanism.dispatch import lambda_iteration, load_case

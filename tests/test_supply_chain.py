@@ -1,7 +1,6 @@
 """The supply-chain D-DAG: structure, the exact optimum, autograd incentives and MBI agents."""
 import pickle
 
-import numpy as np
 import pytest
 import torch
 

@@ -8,7 +8,7 @@ budget of the reproduction's mode and :func:`ic_claim_checks` turns its claim ax
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch

@@ -39,7 +39,6 @@ midpoint of each unit's range.
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import numpy as np
 
