@@ -170,6 +170,11 @@ def test_headline_on_hand_made_records_has_the_known_answer():
     md = to_markdown({"config": {"mode": "t", "budget": 1, "seeds": [0, 1], "total_seconds": 1, "machine": "m"},
                       "records": recs, "headline": headline(recs), "scenarios": [], "summary": []})
     assert "Rows PPO wins" in md and "ppo-oneshot-team vs mbi-gradient-oracle" in md
+    from experiments.benchmark.markdown import headline_matrix
+    header, _, row = headline_matrix(headline(recs))
+    assert header.split("|")[4:6] == [" paper ", " oracle (oracle) "]
+    assert row.split("|")[4].strip().startswith("4") and row.split("|")[4].strip().endswith("MBI (2/2)")
+    assert row.split("|")[5].strip().startswith("0.125") and row.split("|")[5].strip().endswith("PPO (0/2)")
 
 
 def test_exact_budget_rounds_to_whole_rollouts():

@@ -11,7 +11,8 @@ from .headline import headline, summarize
 from .records import RunRecord
 from .scenarios import EPSILONS, BenchScenario
 
-__all__ = ["to_markdown", "build_payload", "refresh_payload", "merge_payloads", "headline_table", "fmt", "cell"]
+__all__ = ["to_markdown", "build_payload", "refresh_payload", "merge_payloads", "headline_table", "headline_matrix",
+           "fmt", "cell"]
 
 SCHEMA_VERSION = 2
 
@@ -58,6 +59,36 @@ def headline_table(rows: Sequence[dict[str, Any]]) -> list[str]:
                      f"| {h['mbi_never_reached_seeds']}/{n} |")
     if not rows:
         lines.append("| (no PPO runs in this configuration) |||||||||||||")
+    return lines
+
+
+def headline_matrix(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The headline, compact: one line per (scenario, PPO variant), one column per MBI variant with
+    the agent-steps ratio PPO / MBI (median over seeds) and who needed fewer agent-steps on the
+    majority of seeds (MBI's seeds won / seeds compared)."""
+    variants = list(dict.fromkeys(h["mbi"] for h in rows))
+    names = [v.replace("mbi-gradient-", "") + (" (oracle)" if v.endswith("-oracle") else "") for v in variants]
+    lines = ["| scenario | PPO variant | PPO best gap | " + " | ".join(names) + " |",
+             "|---|---|---|" + "---|" * len(variants)]
+    groups: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for h in rows:
+        groups.setdefault((h["scenario"], h["ppo"]), {})[h["mbi"]] = h
+    for (scenario, ppo), by_mbi in groups.items():
+        first = next(iter(by_mbi.values()))
+        cells = []
+        for v in variants:
+            h = by_mbi.get(v)
+            if h is None:
+                cells.append("—")
+            elif not h["ppo_improved_seeds"]:
+                cells.append("no comparison")
+            else:
+                cells.append(f"{cell(h['steps_ratio'], '∞')} {h['winner_steps']} "
+                             f"({h['seeds_won_by_mbi_steps']}/{h['ppo_improved_seeds']})")
+        gap = cell(first["ppo_best_gap"]) + ("" if first["ppo_improved_seeds"] else
+                                             f" (PPO never improved on its untrained policy, 0/{first['seeds']})")
+        tag = " (after switch)" if first.get("tracking") else ""
+        lines.append(f"| {scenario}{tag} | {ppo.replace('ppo-', '')} | {gap} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -119,6 +150,9 @@ def to_markdown(payload: dict[str, Any]) -> str:
              "the side that wins the majority of seeds (MBI loses a seed where it never reaches the target). "
              "`(after switch)`, dynamic target: PPO is scored at the end of its episode, after the switch; MBI's "
              "agent-steps and seconds count from its switch.", ""]
+    lines += ["Compact: the agent-steps ratio PPO / MBI per MBI variant (median over seeds) and the majority "
+              "winner (MBI's seeds won / seeds compared).", ""]
+    lines += headline_matrix(payload["headline"]) + ["", "In full:", ""]
     lines += headline_table(payload["headline"]) + [""] + _ppo_wins(payload["headline"])
     lines += ["", "## Final metrics per scenario and contender", ""]
     for scenario in payload["scenarios"]:
