@@ -160,3 +160,25 @@ def merge_sweeps(payloads: Sequence[dict[str, Any]]) -> dict[str, Any]:
         merged[key] = payloads[0].get(key)
     merged["seconds"] = sum(p["seconds"] for p in payloads)
     return merged
+
+
+def sweep_markdown(payload: dict[str, Any]) -> str:
+    """Every trial of a sweep, per family, sorted by objective (the chosen configuration first);
+    trials carried over from an earlier sweep are marked ``(earlier)``, the previous default ``(default)``."""
+    lines = [f"Objective: {payload['objective']}; {len(payload['seeds'])} seeds {payload['seeds']}, "
+             f"{payload['timesteps']:,} agent-steps per run; {payload['seconds'] / 60:.1f} min of trials "
+             "(summed over parallel parts).", ""]
+    for fam, trials in payload["trials"].items():
+        lines += [f"**{fam} ({payload['families'][fam]}):** {len(trials)} trials "
+                  f"({sum(not t.get('earlier') for t in trials)} in this sweep)", "",
+                  "| trial | lr | schedule | batch | n_steps | ent | log_std | best gap per seed | objective |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for t in sorted(trials, key=lambda t: t["objective"]):
+            p = t["params"]
+            tag = (" (default)" if t is trials[0] else "") + (" (earlier)" if t.get("earlier") else "")
+            gaps = ", ".join(f"{s['best_gap']:.3g}" for s in t["per_seed"])
+            lines.append(f"| {t['number']}{tag} | {p['learning_rate']:.2g} | {p['lr_schedule']} | {p['batch_size']} | "
+                         f"{p['n_steps']} | {p['ent_coef']:g} | {p['log_std_init']:.2f} | {gaps} | "
+                         f"{t['objective']:.2f} |")
+        lines.append("")
+    return "\n".join(lines)

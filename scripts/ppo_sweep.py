@@ -10,7 +10,8 @@ in parallel processes (run nothing):
     python scripts/ppo_sweep.py --merge runs/a.json runs/b.json --out results/ppo_sweep.json \
         --tuned results/ppo_tuned.json
 
-Writes every trial (hyperparameters, per-seed best and final gaps, seconds) to --out and the
+Writes every trial (hyperparameters, per-seed best and final gaps, seconds) to --out (and a table of
+them next to it, .md) and the
 chosen configuration per family to --tuned, which scripts/benchmark.py reads. The logic and the
 search space are in experiments/ppo_tuning.py; docs/ppo.md records the budget it had.
 """
@@ -21,7 +22,7 @@ import json
 from pathlib import Path
 
 from experiments.appendix_c import run_metadata
-from experiments.ppo_tuning import FAMILY_SCENARIOS, merge_sweeps, run_sweep
+from experiments.ppo_tuning import FAMILY_SCENARIOS, merge_sweeps, run_sweep, sweep_markdown
 from mbi_envs.cli import existing_file, output_path
 from mbi_envs.evaluation import json_safe
 
@@ -68,10 +69,11 @@ def main(argv: list[str] | None = None) -> None:
     for path, payload in ((args.out, result), (args.tuned, {k: result[k] for k in result if k != "trials"})):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(json_safe(payload), indent=1, allow_nan=False))
+    args.out.with_suffix(".md").write_text(sweep_markdown(result))
     for key, cfg in result["configs"].items():
         print(f"{key}: objective {cfg['objective']:.2f} (default {cfg['default_objective']:.2f}, "
               f"{cfg['trials']} trials): {cfg}")
-    print(f"{result['seconds'] / 60:.1f} min; wrote {args.out} and {args.tuned}")
+    print(f"{result['seconds'] / 60:.1f} min; wrote {args.out} (and .md) and {args.tuned}")
 
 
 if __name__ == "__main__":
