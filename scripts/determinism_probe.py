@@ -23,7 +23,8 @@ import torch
 from baselines.ppo import train_ppo
 from baselines.ppo_experiment import ONE_SHOT_DEFAULTS
 
-PIN_VARIABLES = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA", "OMP_NUM_THREADS")
+PIN_VARIABLES = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA",
+                 "NPY_DISABLE_CPU_FEATURES", "OMP_NUM_THREADS")
 
 
 def fingerprint(timesteps: int, seed: int) -> dict:
