@@ -10,7 +10,7 @@
 Measured run times on the 2-core development machine (docs/benchmark.md has the details):
 quick: 83 s idle (2 seeds, before the three non-oracle MBI variants were added), 444 s with
 3 seeds and all variants under load; medium: 925 s under load (before the new variants);
-full: 52 min idle (before the new variants; they cost seconds per run, PPO dominates).
+full: 115 min as two --scenarios parts side by side (tuned PPO at 1M agent-steps dominates).
 The default mode is quick: the command should finish while you wait; ask for --mode full
 when you mean it.
 
@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--quick", action="store_true", help="same as --mode quick")
     parser.add_argument("--mode", choices=sorted(MODES), default="quick",
-                        help="budget preset (default: quick; full took 52 min on an idle 2-core machine)")
+                        help="budget preset (default: quick; full: 115 min as two parts side by side on 2 cores)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: the mode's)")
     known = [s.key for s in _all_scenarios("quick")]
     parser.add_argument("--scenarios", nargs="+", default=None, metavar="KEY",

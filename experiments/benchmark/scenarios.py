@@ -64,7 +64,7 @@ MODES: dict[str, dict[str, Any]] = {
                        "C.10": 30_000, "C.15": 200_000},
                "mbi": {"C.1": 2000, "C.2-N2": 20_000, "C.2-N100": 30_000, "C.2-N1000": 6000, "C.4": 30_000,
                        "C.10": 5000, "C.15": 10_000}},
-    # full: 52 min on the idle 2-core machine (2026-11, before the non-oracle variants were added);
+    # full: 115 min as two --scenarios parts side by side on 2 cores (2026-11-23, tuned PPO);
     # PPO gets the paper's C.6 budget (1M agent-steps) where the paper made its claim, C.2 N=100,
     # and on what only the batched path affords (C.2 N=1000, C.15).
     "full": {"seeds": (0, 1, 2, 3, 4), "ppo_on": ("C.1", "C.2-N2", "C.2-N100", "C.2-N1000", "C.4", "C.10", "C.15"),
