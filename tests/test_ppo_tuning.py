@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-optuna = pytest.importorskip("optuna")
-
-from experiments.ppo_tuning import _warm_start, merge_sweeps  # noqa: E402
+from experiments.ppo_tuning import _warm_start, merge_sweeps
 
 EARLIER = [{"params": {"learning_rate": 1e-3, "lr_schedule": "constant", "batch_size": 1024, "n_steps": 64,
                        "ent_coef": 0.0, "log_std_init": -2.5}, "objective": -1.0},
@@ -15,6 +13,7 @@ EARLIER = [{"params": {"learning_rate": 1e-3, "lr_schedule": "constant", "batch_
 
 def test_warm_start_gives_tpe_the_earlier_trials():
     """The earlier trials become completed trials of the study: TPE models them and the best is theirs."""
+    optuna = pytest.importorskip("optuna")
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=2))
     _warm_start(study, EARLIER)
     assert len(study.trials) == 2 and study.best_value == -3.0
