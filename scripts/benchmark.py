@@ -68,6 +68,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="run nothing: estimate this configuration's run time from FILE's measured runs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.from_json:
+        try:
+            args.from_json = merge_payloads(args.from_json)
+        except (ValueError, KeyError) as exc:
+            parser.error(f"argument --from-json: cannot merge these files: {exc}")
     unknown = [k for k in args.scenarios or [] if k not in known]
     if unknown:
         parser.error(f"argument --scenarios: unknown key(s) {unknown}; choose from {known}")
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(1)
     if args.from_json:
-        return write_outputs(merge_payloads(args.from_json), args.out)
+        return write_outputs(args.from_json, args.out)
     mode = "quick" if args.quick else args.mode
     seeds = args.seeds if args.seeds is not None else list(MODES[mode]["seeds"])
     scenario_list = scenarios(mode, args.budget, args.scenarios)

@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> None:
     if len(args.seeds) < 3:
         parser.error(f"argument --seeds: at least 3 seeds per configuration, got {args.seeds}")
     if args.merge:
-        result = merge_sweeps([json.loads(Path(f).read_text()) for f in args.merge])
+        try:
+            result = merge_sweeps([json.loads(Path(f).read_text()) for f in args.merge])
+        except (ValueError, KeyError) as exc:
+            parser.error(f"argument --merge: cannot merge these files: {exc}")
     else:
         earlier = json.loads(args.continue_from.read_text())["trials"] if args.continue_from else None
         result = run_sweep(args.families, args.seeds, args.timesteps, 60 * args.time_budget_min, args.max_trials,

@@ -36,6 +36,21 @@ def test_benchmark_cli_rejects_a_file_that_is_not_a_benchmark(tmp_path, capsys):
     assert f"argument --estimate-from: '{bad}' is not valid JSON" in capsys.readouterr().err
 
 
+def test_benchmark_cli_refuses_to_merge_runs_of_different_modes(tmp_path, capsys):
+    """Two parts of different modes are not one run: a clear CLI error, not a traceback."""
+    import json
+    parts = []
+    for mode in ("quick", "full"):
+        f = tmp_path / f"{mode}.json"
+        f.write_text(json.dumps({"config": {"mode": mode, "budget": 1.0, "seeds": [0], "total_seconds": 1.0},
+                                 "scenarios": [], "records": []}))
+        parts.append(str(f))
+    with pytest.raises(SystemExit):
+        _load("benchmark").parse_args(["--out", "x", "--from-json", *parts])
+    assert "argument --from-json: cannot merge these files: cannot merge benchmark runs with different 'mode'" \
+        in capsys.readouterr().err
+
+
 def test_benchmark_defaults_to_quick_mode():
     assert _load("benchmark").parse_args(["--out", "x"]).mode == "quick"
 
