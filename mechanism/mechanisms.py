@@ -75,6 +75,13 @@ class AggregativeClosedForm:
     def prices(self, X: np.ndarray, R: np.ndarray) -> np.ndarray:
         return np.broadcast_to((-2.0 * (X.sum((1, 2)) + self.offset - self.Y))[:, None, None], X.shape).copy()
 
+    def others_cost(self, r: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """The others' truthful cost ``L_system + Σ_{j≠i} C_j`` at the optimum when agent i reports
+        each value of ``r`` ``(V,)`` and the others report (truthfully) each row of ``others``
+        ``(S, N−1)``: ``Y'² (1 + s)/(1 + 1/r + s)²`` with ``s = Σ_{j≠i} 1/λ_j``, ``(V, S)``."""
+        s = (1.0 / others).sum(1)[None, :]
+        return (self.Y - self.offset) ** 2 * (1.0 + s) / (1.0 + 1.0 / r[:, None] + s) ** 2
+
     def pivot(self, i: int, R: np.ndarray) -> np.ndarray:
         K_minus = (1.0 / R).sum(1) - 1.0 / R[:, i]
         return (self.Y - self.offset) ** 2 / (1.0 + K_minus)
@@ -210,6 +217,13 @@ class PaymentRule:
     (``(M,)``, paid to agent i), ``transfers(game, R)`` (``(M, N)``)."""
 
     name = "rule"
+    #: whether the rule treats agents with equal report bounds and priors alike (so that an
+    #: audit may compute one agent's interim regret for the whole class)
+    exchangeable = True
+
+    def reads_report(self, i: int) -> bool:
+        """Whether agent ``i``'s report can change its allocation or transfer (default: yes)."""
+        return True
 
     def effective_reports(self, game: ReportingGame, R: np.ndarray) -> np.ndarray:
         """The profile the allocation uses (the reports themselves, unless overridden)."""
@@ -291,7 +305,9 @@ class AGV(PaymentRule):
     ``ξ_i`` is an exact expectation when the others' marginals are finite, else a quasi-Monte
     Carlo (scrambled Sobol through the inverse CDFs; plain Monte Carlo if a marginal has no
     ``icdf``) mean over ``n_samples`` fixed draws (seed ``seed + i``): the mechanism is then a
-    deterministic function of the reports, BIC up to that integration error. Values of ``ξ`` are cached per (game, agent, report) (:meth:`clear_cache`).
+    deterministic function of the reports, BIC up to that integration error. With the game's closed form ``ξ`` is computed in batches
+    (:meth:`AggregativeClosedForm.others_cost`); otherwise its values are cached per (game, agent,
+    report) (:meth:`clear_cache`).
     """
 
     name = "agv"
@@ -300,19 +316,27 @@ class AGV(PaymentRule):
         self.prior, self.n_samples, self.seed = prior, int(n_samples), int(seed)
         self._samples: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         self._cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._memo: dict[tuple, dict[bytes, np.ndarray]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_cache"] = None  # weak references do not pickle; the cache is rebuilt on demand
+        state["_memo"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._cache = weakref.WeakKeyDictionary()
 
+    @property
+    def exchangeable(self) -> bool:
+        """Only with exact expectations: each agent's ``ξ_i`` uses its own QMC draws (seed + i)."""
+        return self.prior.is_finite()
+
     def clear_cache(self) -> None:
         """Forget cached ``ξ`` values (they grow with every new report value seen)."""
         self._cache = weakref.WeakKeyDictionary()
+        self._memo = {}
 
     def _others(self, game: ReportingGame, i: int) -> tuple[np.ndarray, np.ndarray | None]:
         if self.prior.n_agents != game.n_agents:
@@ -331,32 +355,54 @@ class AGV(PaymentRule):
 
     def xi(self, game: ReportingGame, i: int, r: float) -> float:
         """``ξ_i(r)``: agent i's report ``r``, the others truthful from the prior: their expected negative cost."""
-        cache = self._cache.setdefault(game, {})
-        key = (i, float(r))
-        if key not in cache:
+        return float(self.xi_many(game, i, np.array([float(r)]))[0])
+
+    def xi_many(self, game: ReportingGame, i: int, r: np.ndarray, chunk_rows: int = 1 << 18) -> np.ndarray:
+        """``ξ_i`` at every value of ``r`` (any shape); values not yet cached are computed in
+        batches of at most ``chunk_rows`` (report, draw) rows."""
+        r = np.asarray(r, dtype=np.float64)
+        if game.closed_form is not None:         # exact and batched; the last arrays are memoised
+            memo = self._memo.setdefault((game.closed_form, game.n_agents, i), {})
+            key = r.tobytes()
+            if key not in memo:
+                others, w = self._others(game, i)
+                unique, inverse = np.unique(r.reshape(-1), return_inverse=True)
+                per = max(1, chunk_rows // max(others.shape[0], 1))
+                out = np.concatenate([np.average(-game.closed_form.others_cost(unique[s:s + per], others), axis=1,
+                                                 weights=w) for s in range(0, unique.size, per)])
+                if len(memo) >= 8:
+                    memo.pop(next(iter(memo)))
+                memo[key] = out[inverse].reshape(r.shape)
+            return memo[key]
+        cache = self._cache.setdefault(game, {}).setdefault(i, {})
+        unique, inverse = np.unique(r.reshape(-1), return_inverse=True)
+        missing = np.array([v for v in unique.tolist() if v not in cache], dtype=np.float64)
+        if missing.size:
             others, w = self._others(game, i)
-            R = np.insert(others, i, r, axis=1)
-            X = game.allocate(R)
-            value = -(game.social_cost(X, R) - game.costs(X, R)[:, i])
-            cache[key] = float(np.average(value, weights=w))
-        return cache[key]
+            S = others.shape[0]
+            per = max(1, chunk_rows // max(S, 1))
+            for start in range(0, missing.size, per):
+                vals = missing[start:start + per]
+                R = np.insert(np.tile(others, (vals.size, 1)), i, np.repeat(vals, S), axis=1)
+                X = game.allocate(R)
+                value = -(game.social_cost(X, R) - game.costs(X, R)[:, i]).reshape(vals.size, S)
+                cache.update(zip(vals.tolist(), np.average(value, axis=1, weights=w).tolist()))
+        return np.array([cache[v] for v in unique.tolist()])[inverse].reshape(r.shape)
 
     def transfer(self, game, i, R, X=None):
         R = game.profiles(R)
         N = game.n_agents
         if N == 1:
             return np.zeros(R.shape[0])
-        out = np.empty(R.shape[0])
-        for m, r in enumerate(R):
-            own = self.xi(game, i, r[i])
-            rest = sum(self.xi(game, j, r[j]) for j in range(N) if j != i)
-            out[m] = own - rest / (N - 1)
-        return out
+        xi = np.stack([self.xi_many(game, j, R[:, j]) for j in range(N)], axis=1)
+        return xi[:, i] - (xi.sum(1) - xi[:, i]) / (N - 1)
 
 
 class BayesianDPM(DPMLinearPrice):
     """C.17's Bayesian MBI: the allocation uses ``E[θ_j]`` for the ``agents`` with a declared prior
-    (default: every agent whose marginal is not a point mass), ignoring their reports; DPM price."""
+    (default: every agent whose marginal is not a point mass), ignoring their reports; DPM price.
+    Every other agent's report is still used (:meth:`reads_report`), so the rule is BIC only if
+    those agents, too, cannot gain by misreporting."""
 
     name = "bayes_dpm"
 
@@ -365,6 +411,11 @@ class BayesianDPM(DPMLinearPrice):
         if agents is None:
             agents = [j for j, d in enumerate(prior.marginals) if float(d.variance) > 0]
         self.agents = list(agents)
+
+    def reads_report(self, i: int) -> bool:
+        """The reports of the agents with a declared prior are replaced by the prior mean; the
+        others' reports are used (so their incentives still matter)."""
+        return i not in self.agents
 
     def effective_reports(self, game, R):
         R = np.array(R, dtype=np.float64, copy=True)

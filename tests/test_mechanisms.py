@@ -138,11 +138,12 @@ def test_agv_interim_regret_small_to_mc_accuracy_on_continuous_prior():
     assert r["gain"]["ci_low"] <= 0.01 and r["regret"] < 0.1 * d["regret"]
 
 
-def test_bayes_dpm_ignores_the_report_and_pays_c17_penalty():
-    result = audit_c17(AuditConfig(n_grid=7, n_starts=1, n_lbfgs=0, n_profiles=1, interim_types=2))
+def test_bayes_dpm_ignores_agent_0s_report_and_pays_c17_penalty():
+    result = audit_c17(AuditConfig.tiny(n_grid=7))
     ax = result["claim_axis"]
-    assert ax["bayes_dpm_max_interim_regret"] == 0.0 and ax["holds"] and not ax["holds_nontrivially"]
+    assert ax["bayes_dpm_ignored_reports"] == [0]
     bd = result["rules"]["bayes_dpm"]
+    assert all(r["agents"] != [0] for r in bd["interim"])          # agent 0's report is never read
     assert bd["efficiency_loss"] == pytest.approx(0.1241, abs=1e-3)  # C.17's penalty at true λ_1 = 0.3
     assert result["rules"]["agv"]["max_interim_regret"] <= 1e-9
 
@@ -212,13 +213,14 @@ def test_verdicts_decided_in_code():
     from mechanism.ic_audit import audit_rule
     game = aggregative_game([0.1, 0.5, 0.4], Y)
     prior = IndependentPrior([FiniteTypes([0.1, 0.3]), FiniteTypes([0.5]), FiniteTypes([0.4])])
-    cfg = AuditConfig(n_grid=7, n_starts=1, n_lbfgs=0, n_profiles=1, coalition_grid=5)
+    cfg = AuditConfig.tiny(n_grid=7)
     v = audit_rule(game, VCG(), prior=prior, config=cfg, coalitions=False)["verdict"]
-    assert v["dsic"] and v["bic"] and not v["budget_balanced"] and v["ir"]
+    assert (v["dsic"], v["bic"], v["ir"], v["budget_balanced"]) == ("proved", "proved", "proved", "violated")
     d = audit_rule(game, DPMLinearPrice(), prior=prior, config=cfg, coalitions=False)["verdict"]
-    assert not d["dsic"] and not d["bic"]
+    assert d["dsic"] == "violated" and d["bic"] == "violated"
     a = audit_rule(game, AGV(prior), prior=prior, config=cfg, coalitions=False)["verdict"]
-    assert a["bic"] and a["budget_balanced"] and not a["dsic"]
+    assert (a["bic"], a["budget_balanced"], a["dsic"]) == ("proved", "proved", "violated")
+    assert a["holds"] == {"dsic": False, "ir": False, "budget_balanced": True, "bic": True}
 
 
 def test_generic_solver_path_audit_agrees_with_closed_form():
