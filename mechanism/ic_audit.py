@@ -1,23 +1,29 @@
-"""Incentive-compatibility audit of payment rules: searching adversaries, closed forms, priors.
+"""Incentive-compatibility audit of payment rules: labels that are proofs, scoped searches or witnesses.
 
-For a :class:`~mechanism.mechanisms.ReportingGame`, a :class:`~mechanism.mechanisms.PaymentRule`
-and a fixed truth ``θ`` (and optionally a prior):
+For a :class:`~mechanism.mechanisms.ReportingGame`, a :class:`~mechanism.mechanisms.PaymentRule`,
+a truth ``θ`` and optionally a prior, :func:`audit_rule` returns four property labels
+(:mod:`mechanism.ic_labels`) and the numbers behind them:
 
-* **ex-post regret** of agent i (others truthful): ``max_{r ∈ [low_i, high_i]} u_i(r, θ_{−i}; θ_i) −
-  u_i(θ; θ_i)``, maximised by bounded Brent on ``n_starts`` sub-intervals and L-BFGS-B from
-  ``n_starts`` seeded random starts, checked by an ``n_grid`` grid (RegretNet's regret with a
-  gradient/line search from many restarts); regret is ``max(0, best gain)``;
-* **coalition regret** of a pair ``(i, j)``: the best joint gain ``u_i + u_j`` over both reports
-  (2-D grid + L-BFGS-B restarts);
-* **interim regret** under a prior (Bayesian IC): for own type ``θ_i``, the best report against
-  truthful others drawn from the prior is chosen on ``n_train`` draws and its gain measured on
-  ``n_test`` independent draws with a t-interval (no optimisation bias); exact enumeration
-  when the prior is finite;
-* **expected ex-post regret** over true profiles drawn from the prior (RegretNet's metric), with CI;
-* budget surplus ``−Σ t_i``, efficiency loss, IR violations (``u_i < 0`` at truth).
+* **DSIC**: ex-post regret ``ρ_i(θ_i, R_{−i})`` maximised over every agent whose report the
+  rule reads, its own type and the others' *report profiles* (not only truthful ones), by
+  :func:`mechanism.ic_search.dsic_search` (corners, Sobol points, prior draws, hill climb);
+  ``proved`` for Groves/VCG with an exact allocation (Groves' theorem);
+* **BIC** (with a prior): interim regret of every agent whose report the rule reads, once per
+  class of exchangeable agents (:func:`exchangeable_classes`), for every own type of a finite
+  prior or prior quantiles of a continuous one; the best report is chosen on ``n_train`` draws
+  of the others' types and its gain measured on ``n_test`` independent draws (t-interval), or
+  exactly by enumeration when the prior is finite; ``proved`` for VCG (DSIC ⇒ BIC) and AGV with
+  exact expectations;
+* **ex-post IR** and **budget balance** over truthful profiles
+  (:func:`mechanism.ic_search.profile_search`); ``proved`` where an identity holds (AGV's and no
+  payment's budget, VCG's IR when ``C_i(a₀) = 0``);
+* beside them: ex-post regret at the truthful profile (:func:`ex_post_regret`: bounded Brent,
+  L-BFGS-B and a grid, checked against the closed form), coalition regret of pairs, expected
+  ex-post regret over ``n_expected`` prior profiles with a CI (RegretNet's metric), budget
+  surplus, efficiency loss and IR at the truth.
 
 Closed forms (aggregative family, derivation in ``docs/mechanism_design.md``): with
-``B_i = 1 + Σ_{j≠i} 1/θ_j`` and ``Y' = Y − c``, the DPM linear price gives
+``B_i = 1 + Σ_{j≠i} 1/θ̂_j`` (the others' reports) and ``Y' = Y − c``, the DPM linear price gives
 ``u_i(r) = Y'² (2a − θ_i a²)/(B_i + a)²`` with ``a = 1/r``, maximised at ``r* = θ_i + 1/B_i`` (agents
 overstate their cost); its ex-post regret is ``Y'² / (B_i (2 + θ_i B_i)(1 + θ_i B_i)²)``. Without
 payment ``u_i = −θ_i Y'²/(r B_i + 1)²``: report the upper bound. Groves/VCG: zero.
@@ -45,7 +51,8 @@ from .priors import FiniteTypes, IndependentPrior, mc_estimate
 
 __all__ = ["AuditConfig", "maximize_scalar", "ex_post_regret", "coalition_regret", "interim_regret",
            "audit_rule", "audit", "closed_form_ex_post", "audit_c4", "audit_c17", "C4_LAM", "C4_Y",
-           "C4_PRIOR", "C17_TRUE", "IC_TOLERANCE", "markdown_table", "dpm_regret_vs_n", "ic_verdict"]
+           "C4_PRIOR", "C17_TRUE", "IC_TOLERANCE", "markdown_table", "dpm_regret_vs_n", "ic_verdict",
+           "exchangeable_classes", "dsic_label", "bic_label", "ir_bb_labels", "c4_prior", "c17_prior"]
 
 C4_LAM = (0.1, 0.5, 0.2, 0.4, 0.6)
 C4_Y = 7.461

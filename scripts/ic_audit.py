@@ -1,11 +1,14 @@
 """Incentive-compatibility audit of the payment rules on C.4's and C.17's problems.
 
-    PYTHONPATH=. python scripts/ic_audit.py --quick --out results/ic_audit
-    PYTHONPATH=. python scripts/ic_audit.py --quick --ppo-steps 40000 --out results/ic_audit
+    python scripts/ic_audit.py --quick --out runs/ic_audit
+    python scripts/ic_audit.py --quick --ppo-steps 40000 --ppo-seeds 0 1 2 --out runs/ic_audit
 
-Writes DIR/ic_audit.json (one record per payment rule: ``max_regret``, ``mean_regret``,
-``budget_surplus``, ``efficiency_loss``, IR violations, coalition and interim regret, closed-form
-checks; C.4's and C.17's claim axes), DIR/ic_audit.md (the tables) and
+Prints, for every rule, its four labels (DSIC, BIC, ex-post IR, budget balance), each
+``proved`` (with the argument), ``no violation in K profiles (search S, scope)`` or ``violated``
+(with the witness). Writes DIR/ic_audit.json (one record per payment rule: the labels, regrets at
+the truth and over profiles, expected ex-post regret with its CI, interim regret per agent class
+and own type, budget, efficiency, closed-form checks; C.4's and C.17's claim axes),
+DIR/ic_audit.md (the tables and labels) and
 DIR/utility_vs_report_<rule>.png (each agent's true utility vs its reported type, others truthful).
 With ``--ppo-steps N > 0`` PPO is trained as the learning adversary on ``type_report_v0`` for
 each payment rule (``--ppo-payments``) and reported beside the search adversary.
@@ -103,6 +106,10 @@ def write_markdown(results: dict[str, Any], out: Path) -> None:
 
     c4, c17 = results["c4"], results["c17"]
     parts = [f"# IC audit ({results['mode']}, {results['seconds']:.0f} s)", "",
+             "Labels: `proved` (exact argument, preconditions checked; the search runs beside it as a check), "
+             "`no_violation` (none found in K profiles by the named search, in the stated scope), `violated` "
+             "(witness given), `untested`. Regrets are gains in the problem's loss units; tolerance "
+             f"{c4['tolerance']:g}.", "",
              "## C.4: Y = 7.461, λ = (0.1, 0.5, 0.2, 0.4, 0.6); prior λ_i ~ U(0.05, 1) i.i.d.; reports in [0.05, 1]",
              "", markdown_table(c4), "", "Claim axis: " + json.dumps(c4["claim_axis"]), "",
              "## C.17: λ_1 ∈ {0.1, 0.3} (½ each), others (0.5, 0.2, 0.4, 0.6) known; exact expectations", "",
@@ -143,11 +150,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results["figures"] = figures
     (out / "ic_audit.json").write_text(json.dumps(json_safe(results), indent=1, allow_nan=False), encoding="utf-8")
     write_markdown(results, out)
+    for key, title in (("c4", "C.4"), ("c17", "C.17")):
+        print(f"{title}:")
+        for name, rec in results[key]["rules"].items():
+            for text in rec["verdict"]["text"].values():
+                print(f"  {name:9s} {text if len(text) < 240 else text[:237] + '...'}")
     ax4, ax17 = results["c4"]["claim_axis"], results["c17"]["claim_axis"]
-    print(f"C.4: DPM max ex-post regret {ax4['dpm_max_regret']:.4g} (closed form {ax4['dpm_closed_form_max_regret']:.4g}), "
-          f"VCG {ax4['vcg_max_regret']:.2g}; IC claim holds: {ax4['holds']}")
-    print(f"C.17: bayes_dpm interim regret {ax17['bayes_dpm_max_interim_regret']:.2g} (report ignored), "
-          f"DPM on reports {ax17['dpm_on_reports_max_interim_regret']:.4g}")
+    print(f"C.4 claim (DPM price is IC): holds={ax4['holds']}; {ax4['dpm_dsic']}")
+    print(f"C.17 claim (Bayesian MBI is BIC): holds={ax17['holds']}; {ax17['bayes_dpm_bic']}")
     print(f"wrote {out}/ic_audit.json, ic_audit.md and {len(figures)} plots in {results['seconds']:.0f} s")
     return results
 

@@ -117,23 +117,6 @@ def test_wrong_measurement_flips_the_verdict(committed, eid, part, path, value, 
     assert verdict(CHECKS[eid](e["measured"], e["reference"]))[axis] == after
 
 
-@pytest.mark.parametrize("eid, keys", [("C.4", ("dpm_max_regret", "dpm_vs_vcg_max_transfer_gap")),
-                                       ("C.17", ("bayes_dpm_max_interim_regret", "dpm_on_reports_max_interim_regret"))])
-def test_ic_claims_are_decided_by_the_audit(committed, eid, keys):
-    """The DPM's measured regret decides the IC claims: zero regret (and, for C.4, VCG's transfers)
-    would make them hold; a regret of 1e-3 in either check makes them false again."""
-    e = copy.deepcopy(committed[eid])
-    axis = e["measured"]["ic_audit"]["claim_axis"]
-    assert verdict(CHECKS[eid](e["measured"], e["reference"]))["claim"] == "false"
-    for k in keys:
-        axis[k] = 0.0
-    assert verdict(CHECKS[eid](e["measured"], e["reference"]))["claim"] == "holds"
-    for k in keys:
-        axis[k] = 1e-3
-        assert verdict(CHECKS[eid](e["measured"], e["reference"]))["claim"] == "false"
-        axis[k] = 0.0
-
-
 def test_c10_claim_needs_both_rank_one_and_the_global_loss(committed):
     e = copy.deepcopy(committed["C.10"])
     e["measured"]["gd_rank_among_local_minima"] = 1

@@ -1,4 +1,4 @@
-"""scripts/ic_audit.py end to end (about 40 s on 2 cores: marked slow)."""
+"""scripts/ic_audit.py end to end (one to two minutes on 2 cores: marked slow)."""
 import json
 import sys
 from pathlib import Path
@@ -20,6 +20,10 @@ def test_ic_audit_quick_writes_records_plots_and_markdown(tmp_path):
         assert {"max_regret", "mean_regret", "budget_surplus", "efficiency_loss"} <= set(rec)
     assert rules["vcg"]["max_regret"] <= 1e-6 and rules["dpm"]["max_regret"] > 0.1
     assert data["c4"]["claim_axis"]["holds"] is False
+    assert rules["vcg"]["verdict"]["dsic"] == "proved" and rules["dpm"]["verdict"]["dsic"] == "violated"
+    c17 = data["c17"]["rules"]["bayes_dpm"]["labels"]["bic"]
+    assert c17["status"] == "violated" and c17["witness"]["agent"] in (1, 2, 3, 4) and c17["witness"]["gain"] > 0.05
+    assert data["c17"]["claim_axis"]["holds"] is False
     assert "| dpm |" in (tmp_path / "ic_audit.md").read_text()
     assert (tmp_path / "utility_vs_report_dpm.png").stat().st_size > 1000
 

@@ -139,7 +139,7 @@ def test_agv_interim_regret_small_to_mc_accuracy_on_continuous_prior():
 
 
 def test_bayes_dpm_ignores_agent_0s_report_and_pays_c17_penalty():
-    result = audit_c17(AuditConfig.tiny(n_grid=7))
+    result = audit_c17(AuditConfig.tiny(n_grid=7, dsic_profiles=0, dsic_refine=0, ir_bb_profiles=1))
     ax = result["claim_axis"]
     assert ax["bayes_dpm_ignored_reports"] == [0]
     bd = result["rules"]["bayes_dpm"]
