@@ -566,9 +566,10 @@ def c17_prior() -> IndependentPrior:
 
 
 def audit_c17(config: AuditConfig | None = None, tolerance: float = IC_TOLERANCE) -> dict[str, Any]:
-    """C.17 under its explicit prior: Bayesian IC (interim regret of agent 1, exact enumeration) of
-    the rule the paper describes (``bayes_dpm``: allocation at ``E[λ_1] = 0.2``, DPM price), beside
-    the DPM price on reports, VCG, AGV and no payment; reports in ``[0.05, 1]``."""
+    """C.17 under its explicit prior: Bayesian IC (interim regret by exact enumeration of every agent
+    whose report the rule reads) of the rule the paper describes (``bayes_dpm``: agent 0's report
+    replaced by ``E[λ_1] = 0.2``, the others' reports used, DPM price), beside the DPM price on
+    reports, VCG, AGV and no payment; reports in ``[0.05, 1]``."""
     c = config or AuditConfig()
     game = aggregative_game(C17_TRUE, C4_Y, report_low=C4_PRIOR[0], report_high=C4_PRIOR[1])
     prior = c17_prior()
