@@ -417,8 +417,8 @@ def bic_label(game: ReportingGame, rule: PaymentRule, prior: IndependentPrior, i
                                          "gain": w["gain"]["mean"], "ci_low": w["gain"]["ci_low"]},
                              unit="(agent class, own type) cases")
     proof = _proof(game, rule, "bic", prior)
-    notes = [] if exact else [f"largest interim gain estimate {max(r['gain']['mean'] for r in interim):.3g}, none "
-                              "significant at 95%: absence of evidence, not a proof"]
+    notes = [] if exact or proof else [f"largest interim gain estimate {max(r['gain']['mean'] for r in interim):.3g}, "
+                                       "none significant at 95%: absence of evidence, not a proof"]
     return label_from_search("bic", max((evidence(r) for r in interim), default=0.0), tolerance, k=len(interim),
                              search=search, scope=_scope(game, read), proof=proof, notes=notes,
                              unit="(agent class, own type) cases")
