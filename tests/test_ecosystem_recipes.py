@@ -209,6 +209,9 @@ def test_torchrl_pettingzoo_wrapper_reads_one_action_box_with_normalized_actions
     space = env.full_action_spec_unbatched[group, "action"].space
     assert float(space.low.min()) == -1.0 and float(space.high.max()) == 1.0
     assert env.rollout(3)["next", group, "observation"].shape[:2] == (3, len(env.group_map[group]))
+    native = PettingZooWrapper(mbi_envs.make(env_id, max_steps=4), categorical_actions=False, seed=0)
+    with pytest.raises(NotImplementedError):  # the reason for the option
+        native.full_action_spec_unbatched[group, "action"].space
 
 
 def test_torchrl_adapter_is_vmas_like():
