@@ -279,3 +279,17 @@ def test_supersuit_agent_indicator_bug_and_its_workaround():
     obs, _ = fixed.reset(seed=0)
     assert all(fixed.observation_space(a).contains(o) for a, o in obs.items())
     assert [int(np.argmax(o[-2:])) for o in obs.values()] == [0, 1]  # the one-hot is intact
+
+
+def test_float32_view_over_a_normalized_env_maps_once():
+    """The view maps [-1, 1] onto the wrapped env's own action space: over a normalized env that
+    is the identity (a view that mapped onto the native box again would land elsewhere)."""
+    from pettingzoo.test import parallel_api_test
+
+    base = mbi_envs.make("economic_dispatch_v0", max_steps=3, action_space="normalized")
+    view = mbi_envs.float32_view(base)
+    parallel_api_test(view, num_cycles=3)
+    view.reset(seed=0)
+    view.step({a: np.array([0.5], np.float32) for a in view.agents})
+    np.testing.assert_allclose(base.X, base.action_low + 0.75 * (base.action_high - base.action_low), rtol=1e-12)
+    assert view.state().dtype == np.float32 and view.state_space.contains(view.state())
