@@ -13,10 +13,11 @@ from pettingzoo import ParallelEnv
 from mechanism import InvalidParameterError, NonFiniteError, Optimum, Problem, ShapeMismatchError
 from mechanism.errors import require_finite_number, require_int_at_least
 
-from . import dynamics
+from . import dynamics, global_state
+from .action_modes import ACTION_SPACES, bound_columns, bound_names, from_unit
 from .scenario import Scenario
 
-__all__ = ["MechanismEnv", "MODES", "REWARD_MODES"]
+__all__ = ["MechanismEnv", "MODES", "REWARD_MODES", "ACTION_SPACES"]
 
 MODES = ("iterative", "one_shot")
 REWARD_MODES = ("team", "private", "difference")
@@ -43,10 +44,15 @@ class MechanismEnv(ParallelEnv):
     truncated after ``max_steps`` steps. ``"one_shot"``: horizon 1, every agent submits ``x_i`` once
     and the episode terminates.
 
-    **Actions** are absolute proposals ``x_i`` in ``Box(low_i, high_i, (d,), float64)``, where the
-    box is the problem's bounds intersected with the scenario's finite action box. Proposals
-    outside it are projected (clipped) onto it. NaN/inf, a wrong shape, an unknown agent id or a
-    missing live agent raise ``ValueError`` before any state changes.
+    **Actions** (``action_space="native"``, the default) are absolute proposals ``x_i`` in
+    ``Box(low_i, high_i, (d,), float64)``, where the box is the problem's bounds intersected with
+    the scenario's finite action box. Proposals outside it are projected (clipped) onto it.
+    ``action_space="normalized"``: every agent acts in ``Box(-1, 1, (d,), float64)``, mapped
+    affinely onto its own box (``x_i = low_i + (a + 1)/2 (high_i - low_i)``, ``a`` clipped to
+    ``[-1, 1]``; :mod:`mbi_envs.action_modes`), and every observation ends with the agent's box
+    ``[low_i, high_i]``: one action space for tools that share a policy over agents whose boxes
+    differ. NaN/inf, a wrong shape, an unknown agent id or a missing live agent raise
+    ``ValueError`` before any state changes.
 
     **Observations** (``Box`` float64; layout in :attr:`observation_layout`):
     iterative ``[x_i (d), G_i (d), private features (k), agent_index/(N-1 or 1), t/T]``;
@@ -56,7 +62,7 @@ class MechanismEnv(ParallelEnv):
     them, and the same for every agent: ``x`` in the agents' action boxes, ``|G| ≤ max_j B_j``
     (``B_j`` the exact maximum of ``|G_j|`` over the feasible box for the quadratic families; see
     ``Scenario.incentive_bound``), features in ``[min(0, min_j f_j), max(0, max_j f_j)]``, index
-    and progress in ``[0, 1]``. For float32 /
+    and progress in ``[0, 1]``; the normalized mode's box columns in the range of the agents' boxes. For float32 /
     normalised spaces (SB3, SuperSuit) use :func:`mbi_envs.wrappers.float32_view`.
 
     **Horizon.** ``max_steps`` (PettingZoo's ``max_cycles``) applies to the iterative mode; with
@@ -74,11 +80,18 @@ class MechanismEnv(ParallelEnv):
 
     **Infos** per agent: ``"incentive"`` (``G_i``), ``"global_loss"`` (true types), ``"step"``, and
     where a reference is known ``"optimal_loss"`` and ``"loss_gap"``; with an effort cost
-    ``"effort_cost"`` (agent i's cumulative effort). Reset infos carry the same keys as step infos;
-    in one-shot mode, before the submission, ``incentive``, ``global_loss`` and ``loss_gap`` are NaN.
+    ``"effort_cost"`` (agent i's cumulative effort), and ``"submitted"``: whether a joint action
+    exists yet. Reset infos carry the same keys and shapes as step infos; in one-shot mode, before
+    the submission, ``submitted`` is ``False`` and ``incentive``, ``global_loss``, ``loss_gap``
+    and the scenario's extra infos are 0 (placeholders, not NaN: PettingZoo's seed tests compare
+    infos with ``data_equivalence``, where NaN ≠ NaN).
 
-    Attributes: ``problem`` (the problem in force now), ``mode``, ``reward_mode``, ``max_steps``,
-    ``possible_agents``, ``agents``, ``render_mode``, ``metadata``, ``observation_layout``.
+    **Global state** (``state()``, ``state_space``; :mod:`mbi_envs.global_state`): every agent's
+    action and incentive, the Planner's public data and the progress, one flat float64 vector.
+
+    Attributes: ``problem`` (the problem in force now), ``mode``, ``reward_mode``, ``action_mode``
+    (the ``action_space`` option), ``max_steps``, ``possible_agents``, ``agents``, ``render_mode``,
+    ``metadata``, ``observation_layout``, ``state_space``, ``state_layout``.
     """
 
     metadata = {"name": "mechanism_env_v0", "render_modes": ["human", "ansi", "rgb_array"],
@@ -86,7 +99,9 @@ class MechanismEnv(ParallelEnv):
 
     def __init__(self, scenario: Scenario, *, mode: str = "iterative", reward_mode: str = "team",
                  max_steps: int | None = None, render_mode: str | None = None,
-                 private_share: float = 0.0) -> None:
+                 private_share: float = 0.0, action_space: str = "native") -> None:
+        if action_space not in ACTION_SPACES:
+            raise InvalidParameterError(f"action_space must be one of {ACTION_SPACES}, got {action_space!r}")
         if mode not in MODES:
             raise InvalidParameterError(f"mode must be one of {MODES}, got {mode!r}")
         if reward_mode not in REWARD_MODES:
@@ -94,7 +109,7 @@ class MechanismEnv(ParallelEnv):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise InvalidParameterError(f"render_mode must be None or one of "
                                         f"{self.metadata['render_modes']}, got {render_mode!r}")
-        self.scenario, self.mode, self.reward_mode = scenario, mode, reward_mode
+        self.scenario, self.mode, self.reward_mode, self.action_mode = scenario, mode, reward_mode, action_space
         self.max_steps = max_steps
         self.private_share = require_finite_number("private_share", private_share)
         self.render_mode = render_mode
@@ -108,15 +123,19 @@ class MechanismEnv(ParallelEnv):
         self._default = np.clip(np.zeros_like(self._low), self._low, self._high)
         self._features, feature_names = scenario.features()
         self._agent_pos = np.arange(self.n_agents, dtype=np.float64) / max(self.n_agents - 1, 1)
+        self._bounds, self._bounds_low, self._bounds_high = bound_columns(self._low, self._high)
         self.observation_layout = self._layout(feature_names)
-        self._g_bound = self._incentive_bound() if mode == "iterative" else None
-        self._action_spaces = {a: spaces.Box(self._low[i], self._high[i], dtype=np.float64)
-                               for i, a in enumerate(self.possible_agents)}
+        self._g_bound = self._incentive_bound()
+        self._action_spaces = {a: self._make_action_space(i) for i, a in enumerate(self.possible_agents)}
         self._observation_spaces = {a: self._make_obs_space(i) for i, a in enumerate(self.possible_agents)}
         self._references: dict[int, tuple[Problem, Optimum | None]] = {}
         self._rng = np.random.default_rng()
         self._state: _State | None = None
         self._t = 0
+        extra = None if scenario.extra_infos is None else scenario.extra_infos(self.problem, self._default)
+        self._n_public = global_state.public_data(extra).size
+        self.state_layout = global_state.state_names(self.n_agents, self.action_dim, extra)
+        self.state_space = global_state.state_space(self._low, self._high, self._g_bound, self._n_public)
 
     # ------------------------------------------------------------------ horizon
     @property
@@ -150,7 +169,13 @@ class MechanismEnv(ParallelEnv):
         dims = [""] if self.action_dim == 1 else [f"[{j}]" for j in range(self.action_dim)]
         head = ([f"x{s}" for s in dims] + [f"G{s}" for s in dims]) if self.mode == "iterative" else []
         tail = ["agent_index", "progress"] if self.mode == "iterative" else ["agent_index"]
-        return head + list(feature_names) + tail
+        box = bound_names(self.action_dim) if self.action_mode == "normalized" else []
+        return head + list(feature_names) + tail + box
+
+    def _make_action_space(self, i: int) -> spaces.Box:
+        if self.action_mode == "normalized":
+            return spaces.Box(-1.0, 1.0, (self.action_dim,), dtype=np.float64)
+        return spaces.Box(self._low[i], self._high[i], dtype=np.float64)
 
     def _incentive_bound(self) -> np.ndarray:
         """``B`` with ``|G_i| ≤ B_i`` over the feasible box for every problem the scenario can put
@@ -183,6 +208,8 @@ class MechanismEnv(ParallelEnv):
             high = np.concatenate([self._high.max(axis=0), g, f_high, [1.0, 1.0]])
         else:
             low, high = np.concatenate([f_low, [0.0]]), np.concatenate([f_high, [1.0]])
+        if self.action_mode == "normalized":
+            low, high = np.concatenate([low, self._bounds_low]), np.concatenate([high, self._bounds_high])
         return spaces.Box(low, high, dtype=np.float64)
 
     def observation_space(self, agent: str) -> spaces.Box:
@@ -190,7 +217,8 @@ class MechanismEnv(ParallelEnv):
         return self._observation_spaces[self._agent_id(agent)]
 
     def action_space(self, agent: str) -> spaces.Box:
-        """Agent ``agent``'s action space (the same object on every call)."""
+        """Agent ``agent``'s action space (the same object on every call): its own box, or
+        ``Box(-1, 1)`` with ``action_space="normalized"``."""
         return self._action_spaces[self._agent_id(agent)]
 
     def _agent_id(self, agent: Any) -> str:
@@ -202,7 +230,7 @@ class MechanismEnv(ParallelEnv):
     # ------------------------------------------------------------------ public state
     @property
     def action_low(self) -> np.ndarray:
-        """Lower corner of the feasible action box, ``(N, d)`` (a copy)."""
+        """Lower corner of the feasible action box, ``(N, d)`` (a copy; native units in both action modes)."""
         return self._low.copy()
 
     @property
@@ -317,6 +345,8 @@ class MechanismEnv(ParallelEnv):
         if not np.isfinite(X).all():
             bad = self.agents[int(np.nonzero(~np.isfinite(X).all(axis=1))[0][0])]
             raise NonFiniteError(f"action of {bad!r} must be finite, got {actions[bad]!r}")
+        if self.action_mode == "normalized":
+            return from_unit(X, self._low, self._high)
         return np.clip(X, self._low, self._high)
 
     def _evaluate(self, problem: Problem, X: np.ndarray) -> _State:
@@ -346,6 +376,8 @@ class MechanismEnv(ParallelEnv):
             s = self._state
             progress = np.full((self.n_agents, 1), self._t / self.max_steps)
             rows = np.concatenate([s.X, s.G, self._features, self._agent_pos[:, None], progress], axis=1)
+        if self.action_mode == "normalized":
+            rows = np.concatenate([rows, self._bounds], axis=1)
         return dict(zip(self.agents, rows))
 
     def _reference_info(self) -> dict[str, float]:
@@ -360,15 +392,16 @@ class MechanismEnv(ParallelEnv):
     def _infos(self) -> dict[str, dict[str, Any]]:
         """Per-agent infos; the same keys at reset and at every step (TorchRL builds its info spec
         from the reset infos). Before the one-shot submission there is no joint action yet:
-        ``incentive``, ``global_loss`` and ``loss_gap`` are NaN then."""
+        ``submitted`` is ``False`` and ``incentive``, ``global_loss`` and ``loss_gap`` are 0 then
+        (finite placeholders: PettingZoo's seed tests compare infos, and NaN ≠ NaN)."""
         s = self._state
         if s is None:
-            nan = np.full((self.n_agents, self.action_dim), np.nan)
-            loss, G, X, gap = float("nan"), nan, None, {"loss_gap": float("nan")}
+            zero = np.zeros((self.n_agents, self.action_dim))
+            loss, G, X, gap = 0.0, zero, None, {"loss_gap": 0.0}
         else:
             loss, G, X, gap = s.loss, s.G, s.X, {}
         ref = self._reference_info()
-        common = {"global_loss": loss, "step": self._t, **ref, **(gap if ref else {})}
+        common = {"global_loss": loss, "step": self._t, "submitted": s is not None, **ref, **(gap if ref else {})}
         if self.scenario.extra_infos is not None:
             common.update(self._extra_infos(X))
         if self.scenario.effort is None:
@@ -378,30 +411,48 @@ class MechanismEnv(ParallelEnv):
 
     def _extra_infos(self, X: np.ndarray | None) -> dict[str, Any]:
         """The scenario's extra infos at ``X``; before the one-shot submission (``X`` is ``None``)
-        the same keys with NaN values (evaluated at the default action only to learn the keys)."""
+        the same keys with 0 values (evaluated at the default action only to learn the keys)."""
         extra = self.scenario.extra_infos(self.problem, self._default if X is None else X)
         if X is not None:
             return extra
-        return {k: np.full(np.shape(v), np.nan) if np.ndim(v) else float("nan") for k, v in extra.items()}
+        return {k: np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for k, v in extra.items()}
+
+    # ------------------------------------------------------------------ global state
+    def state(self) -> np.ndarray:
+        """The global state ``[X (N·d), G (N·d), public (p), t/T]`` (float64, inside
+        ``state_space``; names in ``state_layout``; see :mod:`mbi_envs.global_state`)."""
+        s = self._state
+        if s is None:  # before the one-shot submission (or before the first reset)
+            return global_state.state_vector(self._default, np.zeros_like(self._default),
+                                             np.zeros(self._n_public), 0.0)
+        extra = None if self.scenario.extra_infos is None else self.scenario.extra_infos(self.problem, s.X)
+        return global_state.state_vector(s.X, s.G, global_state.public_data(extra), self._t / self.max_steps)
 
     # ------------------------------------------------------------------ rendering
-    def render(self):
+    def render(self, mode: str | None = None):
         """``"human"``: prints the text table to stdout and returns ``None`` (works headless, no
         window); ``"ansi"``: returns the text table; ``"rgb_array"``: an ``(H, W, 3)`` uint8 image of
-        the actions and the loss so far. Returns ``None`` (with a warning) when ``render_mode`` is ``None``."""
-        if self.render_mode is None:
+        the actions and the loss so far. ``mode`` (optional, for callers such as RLlib's PettingZoo
+        wrapper that pass one) renders this call in that mode; by default ``render_mode``. Returns
+        ``None`` (with a warning) when both are ``None``; an undeclared ``mode`` raises ``ValueError``."""
+        if mode is not None and mode not in self.metadata["render_modes"]:
+            raise InvalidParameterError(f"render mode must be None or one of {self.metadata['render_modes']}, "
+                                        f"got {mode!r}")
+        mode = self.render_mode if mode is None else mode
+        if mode is None:
             warnings.warn("render() called with render_mode=None; pass render_mode='human', 'ansi' or 'rgb_array'")
             return None
         from . import rendering
 
-        if self.render_mode == "human":
+        if mode == "human":
             print(rendering.render_ansi(self), flush=True)
             return None
-        return rendering.render_ansi(self) if self.render_mode == "ansi" else rendering.render_rgb(self)
+        return rendering.render_ansi(self) if mode == "ansi" else rendering.render_rgb(self)
 
     def close(self) -> None:
         """Nothing to release (figures are closed after each render)."""
 
     def __repr__(self) -> str:
+        box = "" if self.action_mode == "native" else f", action_space={self.action_mode!r}"
         return (f"MechanismEnv({self.scenario.name!r}, N={self.n_agents}, mode={self.mode!r}, "
-                f"reward_mode={self.reward_mode!r}, max_steps={self.max_steps})")
+                f"reward_mode={self.reward_mode!r}, max_steps={self.max_steps}{box})")

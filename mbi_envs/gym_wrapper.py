@@ -47,8 +47,9 @@ class CentralizedEnv(gym.Env):
         obs = [self.par_env.observation_space(a) for a in agents]
         self.observation_space = spaces.Box(np.concatenate([s.low for s in obs]),
                                             np.concatenate([s.high for s in obs]), dtype=np.float64)
-        self.action_space = spaces.Box(self.par_env.action_low.reshape(-1),
-                                       self.par_env.action_high.reshape(-1), dtype=np.float64)
+        acts = [self.par_env.action_space(a) for a in agents]  # native boxes, or [-1, 1] if normalized
+        self.action_space = spaces.Box(np.concatenate([s.low for s in acts]),
+                                       np.concatenate([s.high for s in acts]), dtype=np.float64)
         self._shape = (self.par_env.n_agents, self.par_env.action_dim)
 
     def _joint_obs(self, obs: dict[str, np.ndarray]) -> np.ndarray:

@@ -31,6 +31,13 @@ def _unwrapped(env: Any) -> Any:
     return getattr(env, "unwrapped", env)
 
 
+def _require_native_actions(env: Any, policy: str) -> None:
+    """Proposals in native units need the env's native boxes (not ``action_space="normalized"``)."""
+    if getattr(env, "action_mode", "native") != "native":
+        raise InvalidParameterError(f"{policy} proposes x_i in each agent's own box; the env has "
+                                    f"action_space={env.action_mode!r} (make it with action_space='native')")
+
+
 class MBIPolicy:
     """Incentive-driven agents of :mod:`mechanism.agents` acting from observations only.
 
@@ -52,6 +59,7 @@ class MBIPolicy:
     def reset(self, env: Any, seed: int | None = None) -> None:
         """Bind to ``env`` (iterative mode required); the agents are reset at the first ``act``."""
         env = _unwrapped(env)
+        _require_native_actions(env, "MBIPolicy")
         if getattr(env, "mode", None) != "iterative":
             raise InvalidParameterError(f"MBIPolicy needs an iterative-mode env, got mode={getattr(env, 'mode', None)!r}")
         layout, d = env.observation_layout, env.action_dim
@@ -89,8 +97,9 @@ class ConstantPolicy:
         self.x = value
 
     def reset(self, env: Any, seed: int | None = None) -> None:
-        """Broadcast ``x`` to the env's ``(N, d)``."""
+        """Broadcast ``x`` to the env's ``(N, d)`` (native action boxes required)."""
         env = _unwrapped(env)
+        _require_native_actions(env, "ConstantPolicy")
         shape = (env.n_agents, env.action_dim)
         value = self.x.reshape(-1, 1) if self.x.ndim == 1 else self.x
         try:

@@ -2,7 +2,7 @@
 
 Each id maps to a scenario module of :mod:`mbi_envs.scenarios`; ``make`` splits keyword
 arguments into the env's common ones (``mode``, ``reward_mode``, ``max_steps``, ``render_mode``,
-``private_share``; ``max_cycles`` is accepted as PettingZoo's name for ``max_steps``) and the
+``private_share``, ``action_space``; ``max_cycles`` is accepted as PettingZoo's name for ``max_steps``) and the
 scenario's own, rejecting any other with a ``ValueError``.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ SCENARIO_MODULES = (
     "nonconvex_v0", "time_cost_v0", "effort_cost_v0", "hidden_cost_v0", "dynamic_target_v0",
     "economic_dispatch_v0", "supply_chain_v0",
 )
-COMMON_KWARGS = ("mode", "reward_mode", "max_steps", "render_mode", "private_share", "max_cycles")
+COMMON_KWARGS = ("mode", "reward_mode", "max_steps", "render_mode", "private_share", "max_cycles", "action_space")
 # Games that are not MechanismEnv scenarios: the module's own ``parallel_env(**kwargs)`` builds them
 # (not in ``env_ids()``, whose tests and Gymnasium views assume a MechanismEnv).
 GAME_MODULES = ("type_report_v0",)

@@ -5,12 +5,20 @@
 >>> td = env.rollout(5)        # td["next", "agents", "reward"]: (32, 5, 10, 1)
 
 Multi-agent layout as in TorchRL's VMAS wrapper (what BenchMARL and TorchRL's MAPPO/IPPO
-tutorials expect), with batch size ``(B,)``:
+tutorials expect: ``env.n_agents``, ``env.group_map == {"agents": ["agent_0", ...]}``, float32
+by default), with batch size ``(B,)``:
 
 * ``("agents", "observation")`` ``(B, N, obs_dim)``, ``("agents", "action")`` ``(B, N, d)``
   (``Bounded`` by the feasible box), ``("agents", "reward")`` ``(B, N, 1)``;
 * ``"done"``, ``"terminated"``, ``"truncated"`` ``(B, 1)`` at the root (the agents of a copy end
-  together); ``"global_loss"`` ``(B, 1)`` (true types) at the root of every step's output.
+  together); ``"global_loss"`` ``(B, 1)`` (true types) at the root of every step's output (0 at a
+  one-shot reset, before any submission).
+
+``dtype=torch.float32`` (the default) is what TorchRL's modules expect (their parameters are
+float32: a float64 observation fails the first forward pass); ``dtype=torch.float64`` is the
+exact path the MBI policies use. The action spec is ``Bounded`` by each agent's own box
+(``(B, N, d)`` bounds): TorchRL's ``TanhNormal`` reads per-agent bounds, so the native boxes work
+here without the PettingZoo env's ``action_space="normalized"``.
 
 Dynamics, rewards and seeding are those of :class:`~mbi_envs.vector.VectorMechanismEnv` (copy
 ``b`` seeded with ``seed + b``). All copies share a fixed horizon and end together, so a reset
@@ -38,19 +46,32 @@ class MechanismTorchRLEnv(EnvBase):
     Args:
         env_id: a registered id, or ``None`` with ``venv=`` an existing batched env.
         num_envs: copies ``B`` (the TorchRL batch size).
-        venv: wrap this :class:`~mbi_envs.vector.VectorMechanismEnv` instead of building one.
-        **kwargs: :func:`mbi_envs.make_vec` arguments (``device``, ``dtype``, ``mode``, scenario's).
+        venv: wrap this :class:`~mbi_envs.vector.VectorMechanismEnv` instead of building one
+            (its own ``dtype`` is used; ``env_id``, ``dtype`` and ``kwargs`` must then be left out).
+        dtype: ``torch.float32`` (default, TorchRL's modules) or ``torch.float64`` (exact).
+        **kwargs: :func:`mbi_envs.make_vec` arguments (``device``, ``mode``, ``max_steps``, scenario's).
+
+    Attributes: ``venv``, ``n_agents``, ``group_map`` (``{"agents": ["agent_0", ...]}``), ``agent_names``.
     """
 
     def __init__(self, env_id: str | None = None, num_envs: int = 1, *, venv: VectorMechanismEnv | None = None,
-                 **kwargs: Any) -> None:
+                 dtype: Any = None, **kwargs: Any) -> None:
         if venv is None:
-            venv = make_vec(env_id, num_envs=num_envs, **{**kwargs, "autoreset": False})
+            if dtype is not None and dtype not in (torch.float32, torch.float64):
+                raise InvalidParameterError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+            venv = make_vec(env_id, num_envs=num_envs, dtype=torch.float32 if dtype is None else dtype,
+                            **{**kwargs, "autoreset": False})
+        elif env_id is not None or dtype is not None or kwargs:
+            raise InvalidParameterError("MechanismTorchRLEnv takes either venv= or env_id/dtype/kwargs, not both; got "
+                                        f"env_id={env_id!r}, dtype={dtype!r}, kwargs={sorted(kwargs)}")
         elif venv.autoreset:
             raise InvalidParameterError("MechanismTorchRLEnv needs a batched env with autoreset=False "
                                         "(TorchRL resets finished envs itself)")
         super().__init__(device=venv.device, batch_size=torch.Size([venv.num_envs]))
         self.venv = venv
+        self.n_agents = venv.n_agents
+        self.agent_names = [f"agent_{i}" for i in range(venv.n_agents)]
+        self.group_map = {"agents": list(self.agent_names)}
         self._make_specs()
 
     def _make_specs(self) -> None:
@@ -71,8 +92,8 @@ class MechanismTorchRLEnv(EnvBase):
 
     def _global_loss(self) -> torch.Tensor:
         loss = self.venv.global_loss
-        if loss is None:  # one-shot reset: nothing submitted yet
-            return torch.full((self.venv.num_envs, 1), float("nan"), device=self.device, dtype=self.venv.dtype)
+        if loss is None:  # one-shot reset: nothing submitted yet (0, as the envs' reset infos)
+            return torch.zeros((self.venv.num_envs, 1), device=self.device, dtype=self.venv.dtype)
         return loss.unsqueeze(-1)
 
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDictBase:

@@ -44,7 +44,8 @@ class VectorMechanismEnv:
       ``ValueError`` before any state changes.
     * ``info``: ``"incentive"`` ``(B, N, d)``, ``"global_loss"`` ``(B,)``, ``"step"`` (int), where a
       reference is known ``"optimal_loss"`` and ``"loss_gap"`` ``(B,)``, with an effort cost
-      ``"effort_cost"`` ``(B, N)`` (cumulative). One-shot reset infos hold only the reference.
+      ``"effort_cost"`` ``(B, N)`` (cumulative), ``"submitted"`` (bool: ``False`` only at a
+      one-shot reset, where the loss-derived entries are 0 placeholders).
     * **Auto-reset** (``autoreset=True``, the default): every copy starts and ends its episodes
       together (a fixed horizon: ``max_steps`` iterative, 1 one-shot), so when they end all copies
       are reset in the same call (their generators continue, as the dict env's ``reset()``
@@ -238,18 +239,19 @@ class VectorMechanismEnv:
         return info
 
     def _infos(self) -> dict[str, Any]:
-        """The step infos; before the one-shot submission the same keys, NaN where there is no
-        joint action yet (as :class:`~mbi_envs.MechanismEnv`, whose reset infos TorchRL reads)."""
+        """The step infos; before the one-shot submission the same keys, ``submitted`` ``False``
+        and 0 where there is no joint action yet (as :class:`~mbi_envs.MechanismEnv`)."""
         s = self._state
         if s is None:
             B, N, d = self.num_envs, self.n_agents, self.action_dim
-            nan = dict(device=self.device, dtype=self.dtype)
-            info = {"incentive": torch.full((B, N, d), float("nan"), **nan),
-                    "global_loss": torch.full((B,), float("nan"), **nan), "step": self._t, **self._reference_info()}
+            zero = dict(device=self.device, dtype=self.dtype)
+            info = {"incentive": torch.zeros((B, N, d), **zero), "global_loss": torch.zeros((B,), **zero),
+                    "step": self._t, "submitted": False, **self._reference_info()}
             if "optimal_loss" in info:
-                info["loss_gap"] = torch.full((B,), float("nan"), **nan)
+                info["loss_gap"] = torch.zeros((B,), **zero)
         else:
-            info = {"incentive": s.G, "global_loss": s.loss, "step": self._t, **self._reference_info()}
+            info = {"incentive": s.G, "global_loss": s.loss, "step": self._t, "submitted": True,
+                    **self._reference_info()}
         if self.scenario.effort is not None:
             info["effort_cost"] = self._effort
         return info
@@ -274,7 +276,11 @@ def make_vec(env_id: str, num_envs: int = 1, **kwargs: Any) -> VectorMechanismEn
     ``validate_actions`` and the scenario's own (e.g. ``n_agents``); any other raises ``ValueError``.
     """
     allowed = scenario_kwargs(env_id)
-    common = [k for k in COMMON_KWARGS if k != "render_mode"]
+    if kwargs.get("action_space", "native") != "native":  # before any work: a clear error
+        raise InvalidParameterError(f"{env_id}: make_vec supports only action_space='native' (each agent's own "
+                                    f"box, as tensors), got action_space={kwargs['action_space']!r}")
+    kwargs.pop("action_space", None)
+    common = [k for k in COMMON_KWARGS if k not in ("render_mode", "action_space")]
     unknown = sorted(k for k in kwargs if k not in allowed and k not in common and k not in VECTOR_KWARGS)
     if unknown:
         raise InvalidParameterError(f"{env_id}: unknown keyword argument(s) {unknown} for make_vec; allowed: "

@@ -30,6 +30,7 @@ from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 from mechanism import InvalidParameterError
 
+from .action_modes import from_unit
 from .env import MechanismEnv
 from .gym_wrapper import CentralizedEnv
 
@@ -39,12 +40,6 @@ __all__ = ["Float32ParallelView", "Float32GymView", "float32_view", "to_box", "f
 def to_box(space: spaces.Box) -> spaces.Box:
     """``space`` as a float32 ``Box`` with the same (cast) bounds."""
     return spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32), dtype=np.float32)
-
-
-def from_unit(action: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Map ``a ∈ [−1, 1]`` (clipped first) onto ``[low, high]``: ``low + (a + 1)/2 · (high − low)``, float64."""
-    a = np.clip(np.asarray(action, dtype=np.float64).reshape(low.shape), -1.0, 1.0)
-    return np.clip(low + (a + 1.0) / 2.0 * (high - low), low, high)  # no rounding past the corners
 
 
 def _unit_box(shape: tuple[int, ...]) -> spaces.Box:
@@ -57,10 +52,17 @@ class Float32ParallelView(BaseParallelWrapper):
     def __init__(self, env: MechanismEnv) -> None:
         super().__init__(env)
         base = env.unwrapped
-        self._low, self._high = base.action_low, base.action_high
+        # the wrapped env's own action boxes: native, or already [-1, 1] (action_space="normalized")
+        acts = [env.action_space(a) for a in base.possible_agents]
+        self._low, self._high = np.stack([s.low for s in acts]), np.stack([s.high for s in acts])
         self._index = {a: i for i, a in enumerate(base.possible_agents)}
         self._obs_spaces = {a: to_box(env.observation_space(a)) for a in base.possible_agents}
         self._act_spaces = {a: _unit_box((base.action_dim,)) for a in base.possible_agents}
+        self.state_space = to_box(base.state_space)
+
+    def state(self) -> np.ndarray:
+        """The env's global state cast to float32 (inside :attr:`state_space`)."""
+        return np.asarray(self.env.state(), dtype=np.float32)
 
     def observation_space(self, agent: str) -> spaces.Box:
         """Float32 ``Box`` with the env's finite bounds."""
@@ -95,10 +97,14 @@ class Float32ParallelView(BaseParallelWrapper):
         return self._cast(obs), rewards, terms, truncs, infos
 
 
-class Float32GymView(gym.Wrapper):
-    """Float32 observations and a ``Box(−1, 1, (N·d,), float32)`` action over the centralized env."""
+class Float32GymView(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Float32 observations and a ``Box(−1, 1, (N·d,), float32)`` action over the centralized env.
+
+    Records its constructor arguments (``gymnasium.utils.RecordConstructorArgs``), as Gymnasium's
+    own wrappers do, so that ``env.spec`` and Gymnasium's ``check_env`` can describe the stack."""
 
     def __init__(self, env: gym.Env) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self)
         super().__init__(env)
         base = env.unwrapped
         if not isinstance(base, CentralizedEnv):

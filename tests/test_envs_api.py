@@ -51,7 +51,7 @@ def test_multistep_determinism(env_id, mode, reward_mode):
     assert len(a) == len(b) == (2 if mode == "one_shot" else 16)
     if mode == "iterative":
         assert data_equivalence(a, b, exact=True)
-    np.testing.assert_equal(a, b)  # exact, NaN == NaN (one-shot reset infos are NaN before the submission)
+    np.testing.assert_equal(a, b)  # exact
 
 
 def test_reset_same_seed_same_start_and_other_seed_differs():

@@ -76,12 +76,13 @@ def test_one_shot_team_reward_is_negative_loss():
     env = small_env("coupled_resource_v0", mode="one_shot")
     obs, infos = env.reset(seed=0)
     assert obs["agent_0"].shape == (1,)
-    # reset infos carry the step keys; nothing is submitted yet, so the loss-derived ones are NaN
-    assert np.isnan(infos["agent_0"]["incentive"]).all() and np.isnan(infos["agent_0"]["global_loss"])
-    assert np.isnan(infos["agent_0"]["loss_gap"]) and infos["agent_0"]["step"] == 0
+    # reset infos carry the step keys; nothing is submitted yet: submitted=False, finite 0 placeholders
+    assert infos["agent_0"]["submitted"] is False and (infos["agent_0"]["incentive"] == 0).all()
+    assert infos["agent_0"]["global_loss"] == 0.0 and infos["agent_0"]["loss_gap"] == 0.0 and infos["agent_0"]["step"] == 0
     _, rewards, _, _, infos = env.step({"agent_0": np.array([2.0]), "agent_1": np.array([3.0])})
     expected = (2 + 3 - 10) ** 2 + 0.5 * 2 * 3
     assert rewards["agent_1"] == pytest.approx(-expected) and infos["agent_0"]["global_loss"] == pytest.approx(expected)
+    assert infos["agent_0"]["submitted"] is True
     assert infos["agent_0"]["optimal_loss"] == pytest.approx(0.0, abs=1e-10)
 
 

@@ -16,7 +16,7 @@ from mbi_envs.torchrl_env import MechanismTorchRLEnv  # noqa: E402
 def test_specs_and_rollout_follow_the_batched_env(mode):
     kwargs = {"n_agents": 3, "mode": mode, "reward_mode": "difference",
               **({"max_steps": 4} if mode == "iterative" else {})}  # one-shot envs reject a horizon
-    env = MechanismTorchRLEnv("heterogeneous_parallel_v0", num_envs=5, **kwargs)
+    env = MechanismTorchRLEnv("heterogeneous_parallel_v0", num_envs=5, dtype=torch.float64, **kwargs)  # exact path
     check_env_specs(env)
     env.set_seed(7)
     td = env.rollout(6, break_when_any_done=False)

@@ -28,13 +28,13 @@ def _stack_obs(env, obs):
 
 
 def _check_infos(venv_info, dict_envs, dict_infos, t):
-    for key in ("incentive", "global_loss", "step", "optimal_loss", "loss_gap", "effort_cost"):
+    for key in ("incentive", "global_loss", "step", "submitted", "optimal_loss", "loss_gap", "effort_cost"):
         in_dict = [key in infos[dict_envs[0].possible_agents[0]] for infos in dict_infos]
         assert (key in venv_info) == in_dict[0], f"info key {key!r} at step {t}"
         if not in_dict[0]:
             continue
-        if key == "step":
-            assert venv_info["step"] == dict_infos[0][dict_envs[0].possible_agents[0]]["step"]
+        if key in ("step", "submitted"):
+            assert venv_info[key] == dict_infos[0][dict_envs[0].possible_agents[0]][key]
             continue
         ref = [np.stack([infos[a][key] for a in env.possible_agents]) for env, infos in zip(dict_envs, dict_infos)]
         ref = np.stack(ref) if key in ("incentive", "effort_cost") else np.stack([r[0] for r in ref])
