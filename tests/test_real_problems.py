@@ -124,3 +124,16 @@ def test_dpm_timing_reports_graph_sizes():
     rows = dpm_timing([2], [3], repeats=2)
     assert [(r["width"], r["depth"], r["agents"]) for r in rows] == [(2, 4, 6), (4, 3, 8)]
     assert all(r["median_seconds"] > 0 and r["nodes"] > r["agents"] for r in rows)
+
+
+def test_hit_rate_script_rejects_bad_counts(capsys):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "scripts" / "c10_hit_rates.py"
+    spec = importlib.util.spec_from_file_location("c10_hit_rates", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.parse_args(["--out", "x", "--starts", "2000"]).starts == 2000
+    with pytest.raises(SystemExit):
+        mod.parse_args(["--out", "x", "--starts", "0"])
+    assert "--starts" in capsys.readouterr().err
