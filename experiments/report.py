@@ -38,7 +38,9 @@ def summary_rows(results: dict[str, dict]) -> list[tuple[str, str, str, str]]:
 def _checks_table(checks: list[dict]) -> list[str]:
     lines = ["| axis | check | ours | paper / property | tolerance | pass |", "|---|---|---|---|---|---|"]
     for c in checks:
-        cells = [c["axis"], c["what"], _fmt(c["ours"]), _fmt(c["paper"]), c["tolerance"], "yes" if c["passed"] else "**no**"]
+        ok = "untested: " + c["untested_because"] if c["passed"] is None else "yes" if c["passed"] else "**no**"
+        what = c["what"] + (f" [part: {c['part']}]" if c.get("part") else "")
+        cells = [c["axis"], what, _fmt(c["ours"]), _fmt(c["paper"]), c["tolerance"], ok]
         lines.append("| " + " | ".join(str(x).replace("|", "/") for x in cells) + " |")
     return lines
 
@@ -130,7 +132,9 @@ def write_report(results: dict[str, dict], cfg: Config, out: Path, seconds: floa
           "Verdicts have two axes, both computed from the checks listed under each experiment: **numbers** "
           "(`reproduced` / `differs` / `not_computed_by_paper`: our rerun of the paper's own setup against the "
           "number it printed, at the paper's printed precision unless a tolerance is stated) and **claim** "
-          "(`holds` / `false` / `untested`: the paper's statement tested through a computed property).", "",
+          "(`holds` / `holds_in_part` / `false` / `untested`: the paper's statement tested through a computed "
+          "property; a claim with parts is judged part by part, `holds_in_part` when every tested part holds and "
+          "some part could not be tested, and the entry says which).", "",
           "## Summary", "", "| experiment | numbers | claim | key number |", "|---|---|---|---|"]
     for eid, numbers, claim, key in summary_rows(clean):
         md.append(f"| {eid} | {numbers} | {claim} | {key.replace('|', '&#124;')} |")
@@ -140,7 +144,12 @@ def write_report(results: dict[str, dict], cfg: Config, out: Path, seconds: floa
             md += [f"**Not run: {e.get('error')}**", "", "No number is invented for this experiment."]
             continue
         v = e["verdict"]
-        md += [f"**Numbers: {v['numbers']}. Claim: {v['claim']}.** {e['explanation']}", "", "### Checks", ""]
+        md += [f"**Numbers: {v['numbers']}. Claim: {v['claim']}.** {e['explanation']}", ""]
+        if v.get("parts"):
+            md += ["Claim judged part by part: " + "; ".join(
+                f"{p['part']}: **{p['status']}**" + (f" ({p['untested_because']})" if p.get("untested_because") else "")
+                for p in v["parts"]) + ".", ""]
+        md += ["### Checks", ""]
         md += _checks_table(v["checks"]) + ["", "### Claim", ""] + _table(e["claim"])
         md += ["", "### Measured", ""] + _table(e["measured"])
         md += ["", "### Reference", ""] + _table(e["reference"])

@@ -23,8 +23,9 @@ own action, its own incentive ``G_i``, its own history and its own random stream
 
 * :func:`coupled_rastrigin_problem`: ``L(x) = (Σ_i z_i)² + Σ_i [z_i² + A(1 − cos 2π z_i)]``,
   ``z = x − s``: every term is ≥ 0 and all vanish only at ``x = s``, so the global minimum is
-  exactly ``x* = s``, ``L* = 0``; the cosines make about ``(2·5+1)^N`` local minima in the box
-  ``s ± 5.12``; the first term couples the agents.
+  exactly ``x* = s``, ``L* = 0``; the cosines make many local minima in the box ``s ± 5.12``
+  (without the coupling term, one near each integer point of z: 11^N for A = 5; with it the
+  count is not enumerated); the first term couples the agents.
 """
 from __future__ import annotations
 

@@ -146,21 +146,26 @@ def key_number(eid: str, entry: dict) -> str:
                         f"{len(m['ppo_seeds'])} seeds); MBI to it: "
                         f"{m['mbi']['paper_eta']['env_steps_to_best_ppo_gap']} (paper η), "
                         f"{m['mbi']['near_max_stable_eta']['env_steps_to_best_ppo_gap']} (0.99 η_max)"),
-        "C.7": lambda: f"η_max={r['stability_limit']['code_lam_0.01']:.5g} (paper 0.999)",
+        "C.7": lambda: (f"η_max={r['stability_limit']['code_lam_0.01']:.5g} (paper 0.999); diverge below 0.999: "
+                        f"η={', '.join(f'{e:.3g}' for e in m['unclamped_etas_below_0.999_that_diverged'])}"),
         "C.8": lambda: f"retained={100 * m['welfare_gain_retained']['vs_share_0']:.4f}%",
         "C.9": lambda: (f"L̄={m['steady_state_mean_loss']:.5f} ± {m['standard_error']:.1g} vs "
                         f"{r['lyapunov_steady_state_loss']:.5f}"),
-        "C.10": lambda: f"global L={r['loss']:.4f} vs GD {m['loss']:.4f} (rank {m['gd_rank_among_local_minima']})",
+        "C.10": lambda: (f"global L={r['loss']:.4f} vs GD {m['loss']:.4f} (rank {m['gd_rank_among_local_minima']} of "
+                         f"all {r['n_local_minima_in_plane']} minima in R², enumerated)"),
         "C.11": lambda: f"T*={[x['stop_time'] for x in m['runs']]}",
         "C.12": lambda: (f"paper dynamics L={m['paper_dynamics']['T_5000']['loss']:.4f}@5000, "
                          f"{m['paper_dynamics']['T_20000']['loss']:.4f}@20000"),
-        "C.13": lambda: f"|Σx−Σx*|={m['abs_sum_error_at_5000']:.1e}",
+        "C.13": lambda: (f"|Σx−Σx*|={m['abs_sum_error_at_5000']:.1e} (float32; float64 "
+                         f"{m['float64']['abs_sum_error_at_5000']:.1e})"),
         "C.14": lambda: f"L*_true−L*_belief={m['optimum_shift']:.4f} (paper 1.08); penalty={m['penalty']:.4f}",
         "C.15": lambda: f"|Σx−Σx*_B|={m['abs_sum_error_end']:.1e}",
-        "C.16": lambda: f"corr(x*,λ)={m['corr_x_star_with_lambda']:.3f}",
+        "C.16": lambda: (f"max|x_i−x_i*|={m['max_abs_x_error']:.2g} (float32); corr(x*,λ)="
+                         f"{m['corr_x_star_with_lambda']:.3f}"),
         "C.17": lambda: f"penalties {m['penalty_belief_0.1']:.4f} → {m['penalty_belief_mean']:.4f}, mitigation={100 * m['mitigation']:.1f}%",
         "C.18": lambda: (f"exponent {m['fitted_exponent']['autograd_exponent']:.2f} (DPM), "
-                         f"{m['fitted_exponent']['mock_exponent']:.2f} (mock)"),
+                         f"{m['fitted_exponent']['mock_exponent']:.2f} (mock), N ≤ {m['largest_N_measured']:.0e}; "
+                         f"1e10 untested"),
     }
     try:
         return picks[eid]()
