@@ -139,8 +139,10 @@ def key_number(eid: str, entry: dict) -> str:
         "C.1": lambda: f"|G|max@200={m['G_max_at_200']:.3g} (paper 1.8e-3)",
         "C.2": lambda: f"rel gap={m['rel_loss_gap']:.1e}",
         "C.3": lambda: f"rel gap={m['rel_loss_gap']:.1e}",
-        "C.4": lambda: (f"DPM price regret={m['dpm_price_max_ex_post_regret']:.3g} "
-                        f"(VCG {m['vcg_max_ex_post_regret']:.1e})"),
+        "C.4": lambda: (f"DPM price DSIC violated: regret {m['dpm_price_max_ex_post_regret']:.3g} at the truth, "
+                        f"{m['ic_audit']['claim_axis']['dpm_max_regret_over_profiles']:.3g} over profiles "
+                        f"(VCG DSIC proved)" if m['ic_audit']['claim_axis']['vcg_dsic'].startswith("DSIC: proved")
+                        else f"DPM price regret={m['dpm_price_max_ex_post_regret']:.3g}"),
         "C.5": lambda: f"true min L={r['loss']:.3g} (paper 11.11: {m['paper_point_class']})",
         "C.6": lambda: (f"PPO median best gap {m['best_ppo_loss_gap']:.3g} ({m['ppo_timesteps']} agent-steps × "
                         f"{len(m['ppo_seeds'])} seeds); MBI to it: "
@@ -162,7 +164,9 @@ def key_number(eid: str, entry: dict) -> str:
         "C.15": lambda: f"|Σx−Σx*_B|={m['abs_sum_error_end']:.1e}",
         "C.16": lambda: (f"max|x_i−x_i*|={m['max_abs_x_error']:.2g} (float32); corr(x*,λ)="
                          f"{m['corr_x_star_with_lambda']:.3f}"),
-        "C.17": lambda: f"penalties {m['penalty_belief_0.1']:.4f} → {m['penalty_belief_mean']:.4f}, mitigation={100 * m['mitigation']:.1f}%",
+        "C.17": lambda: (f"penalties {m['penalty_belief_0.1']:.4f} → {m['penalty_belief_mean']:.4f}, "
+                         f"mitigation={100 * m['mitigation']:.1f}%; Bayesian MBI {m['ic_audit']['claim_axis']['bayes_dpm_bic_status']}"
+                         f" BIC (gain {m['ic_audit']['claim_axis']['bayes_dpm_max_interim_regret']:.3g})"),
         "C.18": lambda: (f"exponent {m['fitted_exponent']['autograd_exponent']:.2f} (DPM), "
                          f"{m['fitted_exponent']['mock_exponent']:.2f} (mock), N ≤ {m['largest_N_measured']:.0e}; "
                          f"1e10 untested"),
