@@ -139,10 +139,9 @@ def key_number(eid: str, entry: dict) -> str:
         "C.1": lambda: f"|G|max@200={m['G_max_at_200']:.3g} (paper 1.8e-3)",
         "C.2": lambda: f"rel gap={m['rel_loss_gap']:.1e}",
         "C.3": lambda: f"rel gap={m['rel_loss_gap']:.1e}",
-        "C.4": lambda: (f"DPM price DSIC violated: regret {m['dpm_price_max_ex_post_regret']:.3g} at the truth, "
-                        f"{m['ic_audit']['claim_axis']['dpm_max_regret_over_profiles']:.3g} over profiles "
-                        f"(VCG DSIC proved)" if m['ic_audit']['claim_axis']['vcg_dsic'].startswith("DSIC: proved")
-                        else f"DPM price regret={m['dpm_price_max_ex_post_regret']:.3g}"),
+        "C.4": lambda: (f"DPM price DSIC {m['ic_audit']['claim_axis']['dpm_dsic_status']}: regret "
+                        f"{m['dpm_price_max_ex_post_regret']:.3g} at the truth, "
+                        f"{m['ic_audit']['claim_axis']['dpm_max_regret_over_profiles']:.3g} over profiles"),
         "C.5": lambda: f"true min L={r['loss']:.3g} (paper 11.11: {m['paper_point_class']})",
         "C.6": lambda: (f"PPO median best gap {m['best_ppo_loss_gap']:.3g} ({m['ppo_timesteps']} agent-steps × "
                         f"{len(m['ppo_seeds'])} seeds); MBI to it: "
