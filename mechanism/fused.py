@@ -29,7 +29,6 @@ Backends (chosen by measurement, see docs/scale.md):
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -183,15 +182,21 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
         n = x.shape[0]
         n_chunks = (n + chunk - 1) // chunk
         parts = np.zeros(n_chunks)
+        scale_parts = np.zeros(n_chunks)
         sl, slo, shi = lam.shape[0] > 1, lo.shape[0] > 1, hi.shape[0] > 1
         for k in numba.prange(n_chunks):
             acc = 0.0
+            acc_scale = 0.0
             for i in range(k * chunk, min(n, (k + 1) * chunk)):
                 xi = np.float64(x[i])
-                v = min(max(xi - 2.0 * r - 2.0 * lam[i if sl else 0] * xi, lo[i if slo else 0]), hi[i if shi else 0])
+                li = lam[i if sl else 0]
+                v = min(max(xi - 2.0 * r - 2.0 * li * xi, lo[i if slo else 0]), hi[i if shi else 0])
                 acc += (v - xi) * (v - xi)
+                w = abs(xi) + abs(2.0 * r + 2.0 * li * xi)
+                acc_scale += w * w
             parts[k] = acc
-        return parts.sum()
+            scale_parts[k] = acc_scale
+        return parts.sum(), scale_parts.sum()
 
     @jit
     def sums(x, lam, chunk):  # pragma: no cover - compiled
@@ -254,15 +259,19 @@ def _torch_sums(x: torch.Tensor, lam: torch.Tensor) -> tuple[torch.Tensor, torch
     return s, q
 
 
-def _torch_kkt(x: torch.Tensor, c: _Coefficients, r: torch.Tensor) -> torch.Tensor:
+def _torch_kkt(x: torch.Tensor, c: _Coefficients, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``Σ (Π(x + G) − x)²`` and the rounding scale ``Σ (|x| + |G|)²`` of one row (float64)."""
     size = _chunk_size(x.device)
     acc = torch.zeros((), dtype=torch.float64, device=x.device)
+    acc_scale = torch.zeros((), dtype=torch.float64, device=x.device)
     for start in range(0, x.numel(), size):
         xc = x[start:start + size].to(torch.float64)
+        g2 = 2.0 * r + 2.0 * _piece(c.lam, start, size).to(torch.float64) * xc  # −G
         v = xc - 2.0 * r - 2.0 * _piece(c.lam, start, size).to(torch.float64) * xc
         v = torch.clamp(v, _piece(c.lo, start, size).to(torch.float64), _piece(c.hi, start, size).to(torch.float64))
         acc += ((v - xc) ** 2).sum()
-    return acc
+        acc_scale += ((xc.abs() + g2.abs()) ** 2).sum()
+    return acc, acc_scale
 
 
 # ---------------------------------------------------------------------------------- the engine
@@ -353,6 +362,11 @@ class FusedAggregative:
     # -------------------------------------------------------------- diagnostics (not in the hot loop)
     def kkt_residual(self) -> float:
         """``max_b ‖Π(x + G) − x‖`` at the current point (one extra read of x)."""
+        return float(self.kkt_rows()[0].max())
+
+    def kkt_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per batch row, ``‖Π(x + G) − x‖`` and its rounding scale ``‖|x| + |G|‖`` (float64, CPU;
+        one extra read of x for both)."""
         r = self.residual.tolist()
         parts = []
         for b, row in enumerate(self._rows):
@@ -360,10 +374,10 @@ class FusedAggregative:
                 k = self._np_coef
                 parts.append(_numba_kernels(row.numel())["kkt"](self._numpy[b], k["lam"], k["lo"], k["hi"], r[b], CHUNK))
             else:
-                parts.append(float(_torch_kkt(row, self.coef, self.residual[b])))
-        local = torch.tensor(parts, dtype=torch.float64, device=self.X.device).reshape(-1, 1)  # NCCL: on the device
-        total = local if self._reduce is None else self._reduce(local)
-        return math.sqrt(float(total.max()))
+                parts.append(tuple(float(v) for v in _torch_kkt(row, self.coef, self.residual[b])))
+        local = torch.tensor(parts, dtype=torch.float64, device=self.X.device).reshape(-1, 2)  # NCCL: on the device
+        total = (local if self._reduce is None else self._reduce(local)).cpu()
+        return total[:, 0].sqrt(), total[:, 1].sqrt()
 
     def incentives(self) -> torch.Tensor:
         """``G = −2r − 2λx`` at the current point, ``(B, N, 1)`` in the storage dtype (allocates N)."""

@@ -8,9 +8,22 @@ Each iteration t = 1, 2, ...:
 
 The loop stops with status
 
-* ``"converged"`` when ``|L_{t−1} − L_t| ≤ eps`` and the projected incentive norm
-  ``‖Π(X_t + G_t) − X_t‖ ≤ tau`` (the KKT residual: it is zero at a box-constrained optimum,
-  where the plain ‖G‖ need not be);
+* ``"converged"`` when, in every batch row, the loss change and the projected incentive norm
+  (the KKT residual ``K_t = ‖Π(X_t + G_t) − X_t‖``: zero at a box-constrained optimum, where the
+  plain ‖G‖ need not be) are within tolerance *or within rounding*::
+
+      |L_{t−1} − L_t| ≤ max(eps, ρ u · max(|L_{t−1}|, |L_t|))
+      K_t             ≤ max(tau, ρ u · ‖ |X_t| + |G_t| ‖),        ρ = ROUNDING_UNITS = 8,
+
+  ``u`` the machine epsilon of the problem's dtype. The floors are the rounding error of
+  computing the two quantities (a one-ulp move of ``x_i`` is a residual of ``u|x_i|``); below
+  them a test would ask whether the result of some last rounding is exactly 0.0, which two
+  engines computing the same iterates in a different order answer differently (autograd's
+  residual 0.0 vs the fused kernel's 4.4e-16 at the same point, issue 22). So ``eps=0`` alone
+  means "the loss no longer changes beyond rounding", and ``tau=0`` alone "the residual is
+  at rounding level". ``eps = tau = 0`` switches the convergence test off: a fixed budget
+  (the run ends only by budget, divergence or satisficing), which is what every fixed-length
+  run in this repository asks for;
 * ``"satisficed"`` when every agent has chosen to stop searching (satisficing agents);
 * ``"diverged"`` when the loss becomes non-finite or exceeds ``divergence_factor · max(1, |L_0|)``;
   ``diverged_at`` is that iteration and the returned state is the last finite one. No value is
@@ -47,6 +60,7 @@ __all__ = ["PlannerResult", "History", "run_planner"]
 Status = Literal["converged", "satisficed", "diverged", "budget_exhausted"]
 PlannerMethod = Literal["auto", "autograd", "analytic", "fused"]
 DEFAULT_CHECK_EVERY = 16  # measured (docs/scale.md): checking every iteration doubles a small loop's cost
+ROUNDING_UNITS = 8.0  # ρ: the convergence tests' rounding floors are ρ u |L| and ρ u ‖|X| + |G|‖
 
 
 @dataclass
@@ -111,7 +125,26 @@ class _Recorder:
 
 
 def _kkt_residual(problem: Problem, X: torch.Tensor, G: torch.Tensor) -> float:
-    return float((problem.project(X + G) - X).flatten(1).norm(dim=1).max())
+    return float(_kkt_rows(problem, X, G)[0].max())
+
+
+def _kkt_rows(problem: Problem, X: torch.Tensor, G: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per batch row: the KKT residual ``‖Π(X + G) − X‖`` and its rounding scale ``‖|X| + |G|‖``
+    (float64, on the CPU)."""
+    residual = (problem.project(X + G) - X).flatten(1).norm(dim=1)
+    scale = (X.abs() + G.abs()).flatten(1).norm(dim=1)
+    return residual.double().cpu(), scale.double().cpu()
+
+
+def _converged(prev: torch.Tensor, last: torch.Tensor, engine: "_Engine", eps: float, tau: float,
+               unit: float) -> bool:
+    """The convergence test of the module docstring on the last two losses (``(B,)`` each)."""
+    prev, last = prev.double(), last.double()
+    loss_floor = ROUNDING_UNITS * unit * torch.maximum(prev.abs(), last.abs())
+    if not bool(((prev - last).abs() <= torch.clamp(loss_floor, min=eps)).all()):
+        return False
+    residual, scale = engine.kkt_rows()
+    return bool((residual <= torch.clamp(ROUNDING_UNITS * unit * scale, min=tau)).all())
 
 
 class _Engine:
@@ -140,6 +173,9 @@ class _Engine:
 
     def kkt_residual(self) -> float:
         return _kkt_residual(self.problem, self.X, self.inc.G)
+
+    def kkt_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return _kkt_rows(self.problem, self.X, self.inc.G)
 
     def snapshot(self) -> Any:
         return self.X, self.inc, self.evaluations  # new tensors every step: references suffice
@@ -179,6 +215,9 @@ class _FusedEngine(_Engine):
 
     def kkt_residual(self) -> float:
         return self.kernel.kkt_residual()
+
+    def kkt_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.kernel.kkt_rows()
 
     def snapshot(self) -> Any:
         if not self.keep_last_finite:
@@ -244,7 +283,9 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
         x0: starting joint action (``(B, N, d)``, ``(N, d)`` or ``(N,)``); validated once here
             (shape, device, NaN/inf) and projected onto the box.
         max_iters: iteration budget (≥ 0).
-        eps, tau: stop when the loss decrease ≤ ``eps`` and the KKT residual ≤ ``tau``.
+        eps, tau: stop when the loss change ≤ ``eps`` and the KKT residual ≤ ``tau`` in every
+            batch row, each tolerance floored at the rounding level of its quantity (module
+            docstring); ``eps = tau = 0``: no convergence test (a fixed budget).
         method: DPM path (see :func:`mechanism.dpm.incentives`), or ``"fused"``: gradient
             agents on the aggregative family in one in-place pass per iteration
             (:mod:`mechanism.fused`; its loss is float64 whatever the storage dtype).
@@ -274,6 +315,7 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
     checked_t, checked_state, prev_loss = 0, engine.snapshot(), engine.loss
     pending: list[torch.Tensor] = []
     can_halt = type(policy).all_halted is not AgentPolicy.all_halted
+    test_convergence, unit = not (eps == 0 and tau == 0), torch.finfo(problem.dtype).eps
     bar = _progress_bar(max_iters, problem.name) if progress else None
     for t in range(1, max_iters + 1):
         pending.append(engine.step(t))
@@ -294,9 +336,8 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
             record.truncate(checked_t)
             t = checked_t
             break
-        decrease = float((losses[-2] - losses[-1]).abs().max())
         checked_t, checked_state, prev_loss, pending = t, engine.snapshot(), pending[-1], []
-        if decrease <= eps and engine.kkt_residual() <= tau:
+        if test_convergence and _converged(losses[-2], losses[-1], engine, eps, tau, unit):
             status = "converged"
             break
     if bar is not None:

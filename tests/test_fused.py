@@ -1,9 +1,11 @@
 """The fused one-pass DPM step equals the generic autograd planner; device/dtype plumbing."""
+import math
 import pickle
 
+import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from mechanism import GradientAgents, InvalidParameterError, MomentumAgents, aggregative_problem, run_planner
 from mechanism.fused import FusedAggregative, numba_available
@@ -27,10 +29,12 @@ def _random_instance(seed: int, n: int, bounded: bool):
 @pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 120), bounded=st.booleans())
+@example(seed=432, n=1, bounded=False)  # issue 22: autograd's KKT residual 0.0, fused 4.4e-16 at the same point
 def test_fused_trajectory_equals_autograd(backend, seed, n, bounded):
     """Heterogeneous λ, per-agent η, offsets, box bounds, B = 2: every recorded loss and the final
     actions agree with the generic autograd planner to 1e-12 (catches a wrong coefficient, a
-    missed projection, a stale residual or a batch row mixed up)."""
+    missed projection, a stale residual or a batch row mixed up). ``eps = tau = 0`` is a fixed
+    budget, so the status and iteration count cannot hinge on the last ulp of a residual."""
     problem, x0, eta = _random_instance(seed, n, bounded)
     kw = dict(max_iters=40, eps=0.0, tau=0.0, record_actions=False)
     ref = run_planner(problem, GradientAgents(eta), x0, method="autograd", **kw)
@@ -41,6 +45,73 @@ def test_fused_trajectory_equals_autograd(backend, seed, n, bounded):
                                rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(fused.G, ref.G, rtol=0, atol=1e-11)
     assert fused.kkt_residual == pytest.approx(ref.kkt_residual, rel=1e-9, abs=1e-13)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_stopping_does_not_hinge_on_the_last_ulp(backend):
+    """The issue-22 example: at the same point autograd's KKT residual is 0.0 and the fused
+    kernel's 4.4e-16 (one ulp of x = 2.69). With tolerances at or below rounding both engines
+    converge at the same check (the floors ρu|L| and ρu‖|X|+|G|‖); with eps = tau = 0 both run
+    the whole budget."""
+    problem, x0, eta = _random_instance(432, 1, False)
+    for tol, status, iters in [(0.0, "budget_exhausted", 40), (1e-300, "converged", 16)]:
+        kw = dict(max_iters=40, eps=tol, tau=tol, record_actions=False)
+        ref = run_planner(problem, GradientAgents(eta), x0, method="autograd", **kw)
+        fused = run_planner(problem, GradientAgents(eta), x0, method="fused", backend=backend, **kw)
+        assert (ref.status, ref.iterations) == (fused.status, fused.iterations) == (status, iters)
+    # the residuals differ exactly as described: both below the floor, not both zero
+    assert ref.kkt_residual <= 8 * 2.2205e-16 * float(x0.abs().max() + 3)
+    # a tolerance above the floor is a plain tolerance: far from converged after 5 iterations
+    far = run_planner(problem, GradientAgents(eta), x0, max_iters=5, eps=1e-300, tau=1e-300, check_every=1)
+    assert far.status == "budget_exhausted"
+
+
+def _divergence_closed_form(factor: float) -> int:
+    """N = 1, λ = 1, Y = 10, no bounds, η = 1: z = x − 5 maps to −3z, L_t = 2·9^t + 50 from
+    x0 = 6 (L_0 = 52). The first t with L_t > factor · 52."""
+    t = 0
+    while 2.0 * 9.0 ** t + 50.0 <= factor * 52.0:
+        t += 1
+    return t
+
+
+@pytest.mark.parametrize("method,backend", [("autograd", "auto"), ("analytic", "auto")]
+                         + [("fused", b) for b in BACKENDS])
+@pytest.mark.parametrize("check_every", [1, 4, 7, 16])
+@pytest.mark.parametrize("factor", [1e3, 1e12])
+def test_diverged_at_is_exact(method, backend, check_every, factor):
+    """``diverged_at`` is the first iteration whose loss exceeds the limit (closed form above),
+    whatever the check stride; the state returned is the last checked one, ``x* + (−3)^t``."""
+    problem = aggregative_problem(1, Y=10.0, lam=1.0, lower=float("-inf"))
+    expected = _divergence_closed_form(factor)
+    assert expected == {1e3: 5, 1e12: 15}[factor]  # the closed form, by hand: 2·9^4+50 < 52e3 < 2·9^5+50
+    r = run_planner(problem, GradientAgents(1.0), [6.0], max_iters=100, method=method, backend=backend,
+                    divergence_factor=factor, check_every=check_every, record_actions=False)
+    assert r.status == "diverged" and r.diverged_at == expected
+    checked = (expected - 1) // check_every * check_every
+    assert r.iterations == checked
+    assert float(r.X[0, 0, 0]) == 5.0 + (-3.0) ** checked
+    assert list(r.history.iterations) == list(range(checked + 1))
+    assert r.evaluations == checked + 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("Y,bound", [(100.0, "upper"), (-100.0, "lower")])
+def test_scalar_coefficient_kernel_applies_both_clamps(backend, Y, bound):
+    """Scalar η, λ and bounds take the scalar kernel: the optimum of the unconstrained problem
+    (x ≈ ±2) lies outside [−0.25, 0.5], so every agent ends on the bound, never beyond it, and
+    the trajectory equals the generic planner's."""
+    problem = aggregative_problem(50, Y=Y, lam=0.1, lower=-0.25, upper=0.5)
+    x0 = torch.linspace(-0.2, 0.45, 50, dtype=torch.float64)
+    kernel = FusedAggregative(problem, 0.01, problem.as_actions(x0).clone(), backend=backend)
+    assert all(getattr(kernel.coef, k).numel() == 1 for k in ("e", "lam", "lo", "hi"))
+    kw = dict(max_iters=300, record_actions=True, eps=0.0, tau=0.0)
+    fused = run_planner(problem, GradientAgents(0.01), x0, method="fused", backend=backend, **kw)
+    ref = run_planner(problem, GradientAgents(0.01), x0, method="analytic", **kw)
+    acts = torch.as_tensor(fused.history.actions)
+    assert float(acts.max()) <= 0.5 and float(acts.min()) >= -0.25
+    assert torch.all(fused.X == (0.5 if bound == "upper" else -0.25))
+    torch.testing.assert_close(acts, torch.as_tensor(ref.history.actions), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
