@@ -216,7 +216,106 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
             q_parts[k] = q
         return s_parts.sum(), q_parts.sum()
 
-    return {"step_scalar": step_scalar, "step_general": step_general, "kkt": kkt, "sums": sums}
+    # The compiled loop: ``k`` iterations of the step above in one call, with no Python in between.
+    # Compiled without fastmath, so the residual ``r = S + shift`` is the same IEEE addition the
+    # Python-driven loop makes in torch; the step itself is the very kernel above. Per-iteration
+    # sums go to ``s_out``/``q_out`` (the planner computes the losses from them in torch, exactly
+    # as :attr:`FusedAggregative.loss` does), so the iterates, sums and losses are bit-identical.
+    plain = numba.njit(cache=False)
+
+    @plain
+    def loop_scalar(x, e, lam, lo, hi, shift, s, k, chunk, s_out, q_out):  # pragma: no cover - compiled
+        for j in range(k):
+            s, q = step_scalar(x, e, lam, lo, hi, s + shift, chunk)
+            s_out[j] = s
+            q_out[j] = q
+
+    @plain
+    def loop_general(x, e, lam, lo, hi, shift, s, k, chunk, s_out, q_out):  # pragma: no cover - compiled
+        for j in range(k):
+            s, q = step_general(x, e, lam, lo, hi, s + shift, chunk)
+            s_out[j] = s
+            q_out[j] = q
+
+    @plain
+    def planner(X2, scalar, e, lam, lo, hi, shift, S, Q, prev, max_iters, check_every, record_every,
+                limit, test_conv, eps, tau, floor_unit, keep, chunk, rec_its, rec_loss):  # pragma: no cover
+        """The planner loop of :func:`mechanism.planner.run_planner` for this kernel, whole: the
+        same blocks, divergence test, snapshots, convergence test (rounding floors included) and
+        history stride, in the same IEEE operations. ``X2`` (B, n), ``S``, ``Q`` (B,) are updated
+        in place; returns (status 0 budget / 1 converged / 2 diverged, t, diverged_at, records,
+        iteration at which the kernel stopped)."""
+        B = X2.shape[0]
+        pend = np.empty((max(1, min(check_every, max_iters)), B))
+        snap = X2.copy() if keep else X2[:0].copy()
+        snap_s, snap_q = S.copy(), Q.copy()
+        status, t, checked_t, diverged_at, n_rec, t_kernel = 0, 0, 0, -1, 0, 0
+        while t < max_iters:
+            end = min(max_iters, (t // check_every + 1) * check_every)
+            k = end - t
+            for b in range(B):
+                x = X2[b]
+                s = S[b]
+                q = Q[b]
+                for j in range(k):
+                    if scalar:
+                        s, q = step_scalar(x, e[0], lam[0], lo[0], hi[0], s + shift, chunk)
+                    else:
+                        s, q = step_general(x, e, lam, lo, hi, s + shift, chunk)
+                    r = s + shift
+                    pend[j, b] = r * r + q
+                S[b] = s
+                Q[b] = q
+            for i in range((t // record_every + 1) * record_every, end + 1, record_every):
+                rec_its[n_rec] = i
+                rec_loss[n_rec, :] = pend[i - t - 1]
+                n_rec += 1
+            t_kernel = end
+            bad = -1
+            for j in range(k):
+                for b in range(B):
+                    v = pend[j, b]
+                    if not np.isfinite(v) or abs(v) > limit:
+                        bad = j
+                        break
+                if bad >= 0:
+                    break
+            if bad >= 0:
+                status, diverged_at = 2, checked_t + bad + 1
+                if keep:
+                    X2[:] = snap
+                    S[:] = snap_s
+                    Q[:] = snap_q
+                while n_rec > 0 and rec_its[n_rec - 1] > checked_t:
+                    n_rec -= 1
+                t = checked_t
+                break
+            t = end
+            checked_t = t
+            if keep:
+                snap[:] = X2
+                snap_s[:] = S
+                snap_q[:] = Q
+            if test_conv:
+                ok = True
+                for b in range(B):
+                    before = pend[k - 2, b] if k >= 2 else prev[b]
+                    after = pend[k - 1, b]
+                    if not abs(before - after) <= max(floor_unit * max(abs(before), abs(after)), eps):
+                        ok = False
+                if ok:
+                    for b in range(B):
+                        acc, acc_scale = kkt(X2[b], lam, lo, hi, S[b] + shift, chunk)
+                        if not np.sqrt(acc) <= max(floor_unit * np.sqrt(acc_scale), tau):
+                            ok = False
+                if ok:
+                    status = 1
+                    break
+            prev[:] = pend[k - 1]
+        return status, t, diverged_at, n_rec, t_kernel
+
+    return {"step_scalar": step_scalar, "step_general": step_general, "kkt": kkt, "sums": sums,
+            "loop_scalar": loop_scalar, "loop_general": loop_general, "planner": planner}
 
 
 # ---------------------------------------------------------------------------------- torch backend
@@ -351,6 +450,69 @@ class FusedAggregative:
                 local.append(torch.stack(_torch_step(row, self.coef, r[b])))
         self.S, self.Q = self._global_sums(torch.stack(local))
         return self.loss
+
+    @property
+    def compiled_loop(self) -> bool:
+        """True when :meth:`advance` runs its iterations inside one compiled call (numba backend,
+        one process); otherwise it loops over :meth:`step` in Python."""
+        return self.backend == "numba" and self._reduce is None
+
+    def advance(self, k: int) -> torch.Tensor:
+        """``k`` iterations in place; returns the loss after each, ``(k, B)`` float64.
+
+        With :attr:`compiled_loop` the ``k`` iterations of each batch row run in one compiled
+        call (the rows are independent between stopping checks); the iterates, the sums and the
+        losses are bit-identical to ``k`` calls of :meth:`step` (tested). Otherwise it is those
+        ``k`` calls (the torch backend keeps everything on the device: no host synchronisation).
+        """
+        if not self.compiled_loop:
+            return torch.stack([self.step() for _ in range(k)])
+        import numpy as np
+
+        B = len(self._rows)
+        s_out, q_out = np.empty((B, k)), np.empty((B, k))
+        start = self.S.tolist()
+        c = self._np_coef
+        scalar = all(c[name].shape[0] == 1 for name in ("e", "lam", "lo", "hi"))
+        for b in range(B):
+            x = self._numpy[b]
+            kernels = _numba_kernels(x.shape[0])
+            if scalar:
+                kernels["loop_scalar"](x, c["e"][0], c["lam"][0], c["lo"][0], c["hi"][0], self.coef.shift,
+                                       start[b], k, CHUNK, s_out[b], q_out[b])
+            else:
+                kernels["loop_general"](x, c["e"], c["lam"], c["lo"], c["hi"], self.coef.shift,
+                                        start[b], k, CHUNK, s_out[b], q_out[b])
+        S, Q = torch.from_numpy(s_out).T, torch.from_numpy(q_out).T  # (k, B)
+        self.S, self.Q = S[-1].clone(), Q[-1].clone()
+        return (S + self.coef.shift) ** 2 + Q
+
+    def run_planner_loop(self, max_iters: int, check_every: int, record_every: int, limit: float,
+                         eps: float, tau: float, floor_unit: float, keep_last_finite: bool,
+                         test_convergence: bool) -> dict[str, Any]:
+        """The whole planner loop in one compiled call (numba backend, one process, no recorded
+        actions): what :func:`mechanism.planner.run_planner` does with this kernel, bit for bit
+        (tested). Returns status, iterations, diverged_at, the recorded ``(iterations, losses)``
+        after iteration 0, and the iteration the kernel stopped at (> iterations after a
+        divergence whose state was not kept)."""
+        import numpy as np
+
+        if not self.compiled_loop:
+            raise InvalidParameterError("run_planner_loop needs the numba backend on one process")
+        c = self._np_coef
+        X2 = self.X.detach().numpy().reshape(self.X.shape[0], -1)
+        S, Q = self.S.numpy().copy(), self.Q.numpy().copy()
+        prev = self.loss.numpy().copy()
+        n_rec = max_iters // record_every + 1
+        rec_its, rec_loss = np.zeros(n_rec, dtype=np.int64), np.zeros((n_rec, X2.shape[0]))
+        scalar = all(c[name].shape[0] == 1 for name in ("e", "lam", "lo", "hi"))
+        status, t, diverged_at, n, t_kernel = _numba_kernels(X2.shape[1])["planner"](
+            X2, scalar, c["e"], c["lam"], c["lo"], c["hi"], self.coef.shift, S, Q, prev, max_iters, check_every,
+            record_every, limit, test_convergence, eps, tau, floor_unit, keep_last_finite, CHUNK, rec_its, rec_loss)
+        self.S, self.Q = torch.from_numpy(S), torch.from_numpy(Q)
+        return {"status": ("budget_exhausted", "converged", "diverged")[status], "iterations": int(t),
+                "diverged_at": None if diverged_at < 0 else int(diverged_at), "record_iterations": rec_its[:n],
+                "record_losses": rec_loss[:n], "kernel_iterations": int(t_kernel)}
 
     def _numba_step(self, b: int, r: float) -> tuple[float, float]:
         k, x = self._np_coef, self._numpy[b]

@@ -240,3 +240,70 @@ def test_cuda_fused_equals_cpu():  # pragma: no cover - runs on GPU machines onl
     gpu = run_planner(aggregative_problem(n, device="cuda"), GradientAgents(eta), x0.cuda(), method="fused",
                       max_iters=50, eps=0, tau=0, record_actions=False)
     torch.testing.assert_close(gpu.X.cpu(), cpu.X, rtol=0, atol=1e-12)
+
+
+def _instance(seed: int, n: int, bounded: bool, scalar: bool, unstable: bool):
+    """A random aggregative instance: per-agent or scalar coefficients; a stable or (unbounded,
+    step 1.3× the limit) diverging gradient step."""
+    problem, x0, eta = _random_instance(seed, n, bounded and not unstable)
+    if scalar:
+        problem = aggregative_problem(n, Y=7.0, lam=0.3, offset=0.2, lower=-0.4 if bounded else float("-inf"),
+                                      upper=0.5 if bounded else float("inf"))
+        eta = 0.9 / (n + 0.3)
+    if unstable:
+        problem = aggregative_problem(n, Y=7.0, lam=0.3, lower=float("-inf"))
+        eta = 1.3 / (n + 0.3)
+    return problem, x0, eta
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba not installed")
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.sampled_from([1, 2, 7, 64, 300]), bounded=st.booleans(),
+       scalar=st.booleans(), unstable=st.booleans(), max_iters=st.integers(0, 90),
+       check_every=st.sampled_from([1, 3, 16, 50]), record_every=st.sampled_from([1, 5, 16, 100]),
+       record_actions=st.booleans(), tol=st.sampled_from([0.0, 1e-300, 1e-9]))
+@example(seed=432, n=1, bounded=False, scalar=False, unstable=False, max_iters=40, check_every=16,
+         record_every=1, record_actions=False, tol=1e-300)
+def test_compiled_loop_equals_per_iteration_engine(seed, n, bounded, scalar, unstable, max_iters, check_every,
+                                                   record_every, record_actions, tol):
+    """The compiled numba loop gives exactly (bit for bit) what one kernel call per iteration
+    gives: status, iterations, diverged_at, evaluations, history stride and values, X, loss, G and
+    the KKT residual, for stable, converging and diverging runs, B = 2."""
+    problem, x0, eta = _instance(seed, n, bounded, scalar, unstable)
+    kw = dict(max_iters=max_iters, eps=tol, tau=tol, check_every=check_every, record_every=record_every,
+              record_actions=record_actions, method="fused", backend="numba")
+    fast = run_planner(problem, GradientAgents(eta), x0, **kw)
+    original = FusedAggregative.compiled_loop
+    try:
+        FusedAggregative.compiled_loop = property(lambda self: False)
+        slow = run_planner(problem, GradientAgents(eta), x0, **kw)
+    finally:
+        FusedAggregative.compiled_loop = original
+    assert fast.engine == "fused-numba-loop" and slow.engine == "fused-numba"
+    assert (fast.status, fast.iterations, fast.diverged_at, fast.evaluations) == \
+        (slow.status, slow.iterations, slow.diverged_at, slow.evaluations)
+    assert np.array_equal(fast.history.iterations, slow.history.iterations)
+    assert np.array_equal(fast.history.loss, slow.history.loss)
+    if record_actions:
+        assert np.array_equal(fast.history.actions, slow.history.actions)
+    assert torch.equal(fast.X, slow.X) and torch.equal(fast.loss, slow.loss) and torch.equal(fast.G, slow.G)
+    assert fast.kkt_residual == slow.kkt_residual or (math.isnan(fast.kkt_residual) and math.isnan(slow.kkt_residual))
+
+
+def test_auto_picks_the_fused_engine_where_it_applies():
+    problem = aggregative_problem(40, lam=0.2)
+    x0 = torch.rand(40, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    eta = 0.9 / 40.2
+    auto = run_planner(problem, GradientAgents(eta), x0, max_iters=500, record_actions=False)
+    fused = run_planner(problem, GradientAgents(eta), x0, max_iters=500, record_actions=False, method="fused")
+    analytic = run_planner(problem, GradientAgents(eta), x0, max_iters=500, record_actions=False, method="analytic")
+    assert auto.engine == fused.engine == ("fused-numba-loop" if numba_available() else "fused-torch")
+    assert analytic.engine == "analytic"
+    assert torch.equal(auto.X, fused.X)
+    torch.testing.assert_close(auto.X, analytic.X, rtol=0, atol=1e-12)
+    assert run_planner(problem, MomentumAgents(eta), x0, max_iters=5).engine == "analytic"
+    from mechanism import nonconvex_problem
+    nc = nonconvex_problem()
+    expected = "analytic" if nc.gradient_fn is not None else "autograd"
+    assert run_planner(nc, GradientAgents(0.01), torch.zeros(2), max_iters=5).engine == expected
+    assert run_planner(problem, GradientAgents(eta), x0, max_iters=5, method="autograd").engine == "autograd"
