@@ -69,7 +69,7 @@ def reference_loop(x, e, lam, lo, hi, shift, k, losses):  # pragma: no cover - c
 
 
 def load() -> str:
-    return Path("/proc/loadavg").read_text().split(" ")[:3].__str__() if Path("/proc/loadavg").exists() else "?"
+    return ", ".join(Path("/proc/loadavg").read_text().split(" ")[:3]) if Path("/proc/loadavg").exists() else "?"
 
 
 def start(n: int, dtype: torch.dtype) -> torch.Tensor:
