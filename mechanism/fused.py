@@ -104,6 +104,10 @@ _NUMBA_KERNELS: dict[str, Any] = {}
 
 
 PARALLEL_MIN_CHUNKS = 8  # below this many chunks a parallel region costs more than it saves
+# Below this many iterations a run does not compile the whole-loop kernel (unless this process
+# already has): its one-off compile (5.5 s measured at load 10 on 2 cores, docs/speed.md) costs
+# more than it saves (about 0.1 ms per iteration). Both paths compute the same bits (tested).
+WHOLE_LOOP_MIN_ITERATIONS = 2_000
 
 
 def _numba_kernels(n: int) -> dict[str, Any]:
@@ -237,85 +241,100 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
             s_out[j] = s
             q_out[j] = q
 
-    @plain
-    def planner(X2, scalar, e, lam, lo, hi, shift, S, Q, prev, max_iters, check_every, record_every,
-                limit, test_conv, eps, tau, floor_unit, keep, chunk, rec_its, rec_loss):  # pragma: no cover
-        """The planner loop of :func:`mechanism.planner.run_planner` for this kernel, whole: the
-        same blocks, divergence test, snapshots, convergence test (rounding floors included) and
-        history stride, in the same IEEE operations. ``X2`` (B, n), ``S``, ``Q`` (B,) are updated
-        in place; returns (status 0 budget / 1 converged / 2 diverged, t, diverged_at, records,
-        iteration at which the kernel stopped)."""
-        B = X2.shape[0]
-        pend = np.empty((max(1, min(check_every, max_iters)), B))
-        snap = X2.copy() if keep else X2[:0].copy()
-        snap_s, snap_q = S.copy(), Q.copy()
-        status, t, checked_t, diverged_at, n_rec, t_kernel = 0, 0, 0, -1, 0, 0
-        while t < max_iters:
-            end = min(max_iters, (t // check_every + 1) * check_every)
-            k = end - t
-            for b in range(B):
-                x = X2[b]
-                s = S[b]
-                q = Q[b]
-                for j in range(k):
-                    if scalar:
-                        s, q = step_scalar(x, e[0], lam[0], lo[0], hi[0], s + shift, chunk)
-                    else:
-                        s, q = step_general(x, e, lam, lo, hi, s + shift, chunk)
-                    r = s + shift
-                    pend[j, b] = r * r + q
-                S[b] = s
-                Q[b] = q
-            for i in range((t // record_every + 1) * record_every, end + 1, record_every):
-                rec_its[n_rec] = i
-                rec_loss[n_rec, :] = pend[i - t - 1]
-                n_rec += 1
-            t_kernel = end
-            bad = -1
-            for j in range(k):
+    def make_planner(step):
+        """The planner loop for one step kernel (scalar or per-agent coefficients: two functions,
+        so that each compiles only the kernel it calls)."""
+
+        @plain
+        def planner(X2, e, lam, lo, hi, klam, klo, khi, shift, S, Q, prev, max_iters, check_every, record_every,
+                    limit, test_conv, eps, tau, floor_unit, keep, chunk, rec_its, rec_loss):  # pragma: no cover
+            """The planner loop of :func:`mechanism.planner.run_planner` for this kernel, whole: the
+            same blocks, divergence test, snapshots, convergence test (rounding floors included) and
+            history stride, in the same IEEE operations. ``X2`` (B, n), ``S``, ``Q`` (B,) are updated
+            in place; ``e, lam, lo, hi`` are what ``step`` takes, ``klam, klo, khi`` the arrays the KKT
+            kernel takes. Returns (status 0 budget / 1 converged / 2 diverged, t, diverged_at,
+            records, iteration at which the kernel stopped)."""
+            B, n = X2.shape[0], X2.shape[1]
+            pend = np.empty((max(1, min(check_every, max_iters)), B))
+            snap = np.empty((B if keep else 0, n), dtype=X2.dtype)
+            snap_s, snap_q = S.copy(), Q.copy()
+            if keep:
                 for b in range(B):
-                    v = pend[j, b]
-                    if not np.isfinite(v) or abs(v) > limit:
-                        bad = j
+                    for i in range(n):
+                        snap[b, i] = X2[b, i]
+            status, t, checked_t, diverged_at, n_rec, t_kernel = 0, 0, 0, -1, 0, 0
+            while t < max_iters:
+                end = min(max_iters, (t // check_every + 1) * check_every)
+                k = end - t
+                for b in range(B):
+                    x = X2[b]
+                    s = S[b]
+                    q = Q[b]
+                    for j in range(k):
+                        s, q = step(x, e, lam, lo, hi, s + shift, chunk)
+                        r = s + shift
+                        pend[j, b] = r * r + q
+                    S[b] = s
+                    Q[b] = q
+                for i in range((t // record_every + 1) * record_every, end + 1, record_every):
+                    rec_its[n_rec] = i
+                    for b in range(B):
+                        rec_loss[n_rec, b] = pend[i - t - 1, b]
+                    n_rec += 1
+                t_kernel = end
+                bad = -1
+                for j in range(k):
+                    for b in range(B):
+                        v = pend[j, b]
+                        if not np.isfinite(v) or abs(v) > limit:
+                            bad = j
+                            break
+                    if bad >= 0:
                         break
                 if bad >= 0:
+                    status, diverged_at = 2, checked_t + bad + 1
+                    if keep:
+                        for b in range(B):
+                            S[b] = snap_s[b]
+                            Q[b] = snap_q[b]
+                            for i in range(n):
+                                X2[b, i] = snap[b, i]
+                    while n_rec > 0 and rec_its[n_rec - 1] > checked_t:
+                        n_rec -= 1
+                    t = checked_t
                     break
-            if bad >= 0:
-                status, diverged_at = 2, checked_t + bad + 1
+                t = end
+                checked_t = t
                 if keep:
-                    X2[:] = snap
-                    S[:] = snap_s
-                    Q[:] = snap_q
-                while n_rec > 0 and rec_its[n_rec - 1] > checked_t:
-                    n_rec -= 1
-                t = checked_t
-                break
-            t = end
-            checked_t = t
-            if keep:
-                snap[:] = X2
-                snap_s[:] = S
-                snap_q[:] = Q
-            if test_conv:
-                ok = True
-                for b in range(B):
-                    before = pend[k - 2, b] if k >= 2 else prev[b]
-                    after = pend[k - 1, b]
-                    if not abs(before - after) <= max(floor_unit * max(abs(before), abs(after)), eps):
-                        ok = False
-                if ok:
                     for b in range(B):
-                        acc, acc_scale = kkt(X2[b], lam, lo, hi, S[b] + shift, chunk)
-                        if not np.sqrt(acc) <= max(floor_unit * np.sqrt(acc_scale), tau):
+                        snap_s[b] = S[b]
+                        snap_q[b] = Q[b]
+                        for i in range(n):
+                            snap[b, i] = X2[b, i]
+                if test_conv:
+                    ok = True
+                    for b in range(B):
+                        before = pend[k - 2, b] if k >= 2 else prev[b]
+                        after = pend[k - 1, b]
+                        if not abs(before - after) <= max(floor_unit * max(abs(before), abs(after)), eps):
                             ok = False
-                if ok:
-                    status = 1
-                    break
-            prev[:] = pend[k - 1]
-        return status, t, diverged_at, n_rec, t_kernel
+                    if ok:
+                        for b in range(B):
+                            acc, acc_scale = kkt(X2[b], klam, klo, khi, S[b] + shift, chunk)
+                            if not np.sqrt(acc) <= max(floor_unit * np.sqrt(acc_scale), tau):
+                                ok = False
+                    if ok:
+                        status = 1
+                        break
+                for b in range(B):
+                    prev[b] = pend[k - 1, b]
+            return status, t, diverged_at, n_rec, t_kernel
+
+        return planner
 
     return {"step_scalar": step_scalar, "step_general": step_general, "kkt": kkt, "sums": sums,
-            "loop_scalar": loop_scalar, "loop_general": loop_general, "planner": planner}
+            "loop_scalar": loop_scalar, "loop_general": loop_general,
+            "planner_scalar": make_planner(step_scalar), "planner_general": make_planner(step_general)}
 
 
 # ---------------------------------------------------------------------------------- torch backend
@@ -487,6 +506,14 @@ class FusedAggregative:
         self.S, self.Q = S[-1].clone(), Q[-1].clone()
         return (S + self.coef.shift) ** 2 + Q
 
+    def whole_loop_pays(self, max_iters: int) -> bool:
+        """Whether :meth:`run_planner_loop` is worth its compile for a run of ``max_iters``."""
+        if not self.compiled_loop:
+            return False
+        kernels = _numba_kernels(self._rows[0].numel())
+        compiled = kernels["planner_scalar"].signatures or kernels["planner_general"].signatures
+        return bool(compiled) or max_iters * len(self._rows) >= WHOLE_LOOP_MIN_ITERATIONS
+
     def run_planner_loop(self, max_iters: int, check_every: int, record_every: int, limit: float,
                          eps: float, tau: float, floor_unit: float, keep_last_finite: bool,
                          test_convergence: bool) -> dict[str, Any]:
@@ -506,8 +533,13 @@ class FusedAggregative:
         n_rec = max_iters // record_every + 1
         rec_its, rec_loss = np.zeros(n_rec, dtype=np.int64), np.zeros((n_rec, X2.shape[0]))
         scalar = all(c[name].shape[0] == 1 for name in ("e", "lam", "lo", "hi"))
-        status, t, diverged_at, n, t_kernel = _numba_kernels(X2.shape[1])["planner"](
-            X2, scalar, c["e"], c["lam"], c["lo"], c["hi"], self.coef.shift, S, Q, prev, max_iters, check_every,
+        kernels = _numba_kernels(X2.shape[1])
+        if scalar:
+            loop, coefs = kernels["planner_scalar"], (c["e"][0], c["lam"][0], c["lo"][0], c["hi"][0])
+        else:
+            loop, coefs = kernels["planner_general"], (c["e"], c["lam"], c["lo"], c["hi"])
+        status, t, diverged_at, n, t_kernel = loop(
+            X2, *coefs, c["lam"], c["lo"], c["hi"], self.coef.shift, S, Q, prev, max_iters, check_every,
             record_every, limit, test_convergence, eps, tau, floor_unit, keep_last_finite, CHUNK, rec_its, rec_loss)
         self.S, self.Q = torch.from_numpy(S), torch.from_numpy(Q)
         return {"status": ("budget_exhausted", "converged", "diverged")[status], "iterations": int(t),

@@ -355,7 +355,7 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
     can_halt = type(policy).all_halted is not AgentPolicy.all_halted
     test_convergence, unit = not (eps == 0 and tau == 0), torch.finfo(problem.dtype).eps
     bar = _progress_bar(max_iters, problem.name) if progress else None
-    python_loop = not (engine.blocks and engine.kernel.compiled_loop and not record_actions and bar is None)
+    python_loop = not (engine.blocks and not record_actions and bar is None and engine.kernel.whole_loop_pays(max_iters))
     if not python_loop:
         # the whole loop below, in one compiled call (FusedAggregative.run_planner_loop; bit-identical)
         out = engine.kernel.run_planner_loop(max_iters, check_every, record_every, limit, eps, tau,

@@ -261,18 +261,25 @@ def _instance(seed: int, n: int, bounded: bool, scalar: bool, unstable: bool):
 @given(seed=st.integers(0, 10_000), n=st.sampled_from([1, 2, 7, 64, 300]), bounded=st.booleans(),
        scalar=st.booleans(), unstable=st.booleans(), max_iters=st.integers(0, 90),
        check_every=st.sampled_from([1, 3, 16, 50]), record_every=st.sampled_from([1, 5, 16, 100]),
-       record_actions=st.booleans(), tol=st.sampled_from([0.0, 1e-300, 1e-9]))
+       record_actions=st.booleans(), tol=st.sampled_from([0.0, 1e-300, 1e-9]), whole_loop=st.booleans())
 @example(seed=432, n=1, bounded=False, scalar=False, unstable=False, max_iters=40, check_every=16,
-         record_every=1, record_actions=False, tol=1e-300)
+         record_every=1, record_actions=False, tol=1e-300, whole_loop=True)
 def test_compiled_loop_equals_per_iteration_engine(seed, n, bounded, scalar, unstable, max_iters, check_every,
-                                                   record_every, record_actions, tol):
+                                                   record_every, record_actions, tol, whole_loop):
     """The compiled numba loop gives exactly (bit for bit) what one kernel call per iteration
     gives: status, iterations, diverged_at, evaluations, history stride and values, X, loss, G and
     the KKT residual, for stable, converging and diverging runs, B = 2."""
     problem, x0, eta = _instance(seed, n, bounded, scalar, unstable)
     kw = dict(max_iters=max_iters, eps=tol, tau=tol, check_every=check_every, record_every=record_every,
               record_actions=record_actions, method="fused", backend="numba")
-    fast = run_planner(problem, GradientAgents(eta), x0, **kw)
+    pays, original_loop, calls = FusedAggregative.whole_loop_pays, FusedAggregative.run_planner_loop, []
+    try:  # whole_loop: the whole planner loop in one call (no actions recorded); else a block per call
+        FusedAggregative.whole_loop_pays = lambda self, m: whole_loop and self.compiled_loop
+        FusedAggregative.run_planner_loop = lambda self, *a: calls.append(1) or original_loop(self, *a)
+        fast = run_planner(problem, GradientAgents(eta), x0, **kw)
+    finally:
+        FusedAggregative.whole_loop_pays, FusedAggregative.run_planner_loop = pays, original_loop
+    assert calls == ([1] if whole_loop and not record_actions else [])
     original = FusedAggregative.compiled_loop
     try:
         FusedAggregative.compiled_loop = property(lambda self: False)
