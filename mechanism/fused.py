@@ -105,7 +105,7 @@ _NUMBA_KERNELS: dict[str, Any] = {}
 
 PARALLEL_MIN_CHUNKS = 8  # below this many chunks a parallel region costs more than it saves
 # Below this many iterations a run does not compile the whole-loop kernel (unless this process
-# already has): its one-off compile (5.5 s measured at load 10 on 2 cores, docs/speed.md) costs
+# already has): its one-off compile (3-5.5 s measured at load 6-10 on 2 cores, docs/speed.md) costs
 # more than it saves (about 0.1 ms per iteration). Both paths compute the same bits (tested).
 WHOLE_LOOP_MIN_ITERATIONS = 2_000
 
