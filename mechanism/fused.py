@@ -29,7 +29,6 @@ Backends (chosen by measurement, see docs/scale.md):
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -105,6 +104,10 @@ _NUMBA_KERNELS: dict[str, Any] = {}
 
 
 PARALLEL_MIN_CHUNKS = 8  # below this many chunks a parallel region costs more than it saves
+# Below this many iterations a run does not compile the whole-loop kernel (unless this process
+# already has): its one-off compile (3-5.5 s measured at load 6-10 on 2 cores, docs/speed.md) costs
+# more than it saves (about 0.1 ms per iteration). Both paths compute the same bits (tested).
+WHOLE_LOOP_MIN_ITERATIONS = 2_000
 
 
 def _numba_kernels(n: int) -> dict[str, Any]:
@@ -183,15 +186,21 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
         n = x.shape[0]
         n_chunks = (n + chunk - 1) // chunk
         parts = np.zeros(n_chunks)
+        scale_parts = np.zeros(n_chunks)
         sl, slo, shi = lam.shape[0] > 1, lo.shape[0] > 1, hi.shape[0] > 1
         for k in numba.prange(n_chunks):
             acc = 0.0
+            acc_scale = 0.0
             for i in range(k * chunk, min(n, (k + 1) * chunk)):
                 xi = np.float64(x[i])
-                v = min(max(xi - 2.0 * r - 2.0 * lam[i if sl else 0] * xi, lo[i if slo else 0]), hi[i if shi else 0])
+                li = lam[i if sl else 0]
+                v = min(max(xi - 2.0 * r - 2.0 * li * xi, lo[i if slo else 0]), hi[i if shi else 0])
                 acc += (v - xi) * (v - xi)
+                w = abs(xi) + abs(2.0 * r + 2.0 * li * xi)
+                acc_scale += w * w
             parts[k] = acc
-        return parts.sum()
+            scale_parts[k] = acc_scale
+        return parts.sum(), scale_parts.sum()
 
     @jit
     def sums(x, lam, chunk):  # pragma: no cover - compiled
@@ -211,7 +220,121 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
             q_parts[k] = q
         return s_parts.sum(), q_parts.sum()
 
-    return {"step_scalar": step_scalar, "step_general": step_general, "kkt": kkt, "sums": sums}
+    # The compiled loop: ``k`` iterations of the step above in one call, with no Python in between.
+    # Compiled without fastmath, so the residual ``r = S + shift`` is the same IEEE addition the
+    # Python-driven loop makes in torch; the step itself is the very kernel above. Per-iteration
+    # sums go to ``s_out``/``q_out`` (the planner computes the losses from them in torch, exactly
+    # as :attr:`FusedAggregative.loss` does), so the iterates, sums and losses are bit-identical.
+    plain = numba.njit(cache=False)
+
+    @plain
+    def loop_scalar(x, e, lam, lo, hi, shift, s, k, chunk, s_out, q_out):  # pragma: no cover - compiled
+        for j in range(k):
+            s, q = step_scalar(x, e, lam, lo, hi, s + shift, chunk)
+            s_out[j] = s
+            q_out[j] = q
+
+    @plain
+    def loop_general(x, e, lam, lo, hi, shift, s, k, chunk, s_out, q_out):  # pragma: no cover - compiled
+        for j in range(k):
+            s, q = step_general(x, e, lam, lo, hi, s + shift, chunk)
+            s_out[j] = s
+            q_out[j] = q
+
+    def make_planner(step):
+        """The planner loop for one step kernel (scalar or per-agent coefficients: two functions,
+        so that each compiles only the kernel it calls)."""
+
+        @plain
+        def planner(X2, e, lam, lo, hi, klam, klo, khi, shift, S, Q, prev, max_iters, check_every, record_every,
+                    limit, test_conv, eps, tau, floor_unit, keep, chunk, rec_its, rec_loss):  # pragma: no cover
+            """The planner loop of :func:`mechanism.planner.run_planner` for this kernel, whole: the
+            same blocks, divergence test, snapshots, convergence test (rounding floors included) and
+            history stride, in the same IEEE operations. ``X2`` (B, n), ``S``, ``Q`` (B,) are updated
+            in place; ``e, lam, lo, hi`` are what ``step`` takes, ``klam, klo, khi`` the arrays the KKT
+            kernel takes. Returns (status 0 budget / 1 converged / 2 diverged, t, diverged_at,
+            records, iteration at which the kernel stopped)."""
+            B, n = X2.shape[0], X2.shape[1]
+            pend = np.empty((max(1, min(check_every, max_iters)), B))
+            snap = np.empty((B if keep else 0, n), dtype=X2.dtype)
+            snap_s, snap_q = S.copy(), Q.copy()
+            if keep:
+                for b in range(B):
+                    for i in range(n):
+                        snap[b, i] = X2[b, i]
+            status, t, checked_t, diverged_at, n_rec, t_kernel = 0, 0, 0, -1, 0, 0
+            while t < max_iters:
+                end = min(max_iters, (t // check_every + 1) * check_every)
+                k = end - t
+                for b in range(B):
+                    x = X2[b]
+                    s = S[b]
+                    q = Q[b]
+                    for j in range(k):
+                        s, q = step(x, e, lam, lo, hi, s + shift, chunk)
+                        r = s + shift
+                        pend[j, b] = r * r + q
+                    S[b] = s
+                    Q[b] = q
+                for i in range((t // record_every + 1) * record_every, end + 1, record_every):
+                    rec_its[n_rec] = i
+                    for b in range(B):
+                        rec_loss[n_rec, b] = pend[i - t - 1, b]
+                    n_rec += 1
+                t_kernel = end
+                bad = -1
+                for j in range(k):
+                    for b in range(B):
+                        v = pend[j, b]
+                        if not np.isfinite(v) or abs(v) > limit:
+                            bad = j
+                            break
+                    if bad >= 0:
+                        break
+                if bad >= 0:
+                    status, diverged_at = 2, checked_t + bad + 1
+                    if keep:
+                        for b in range(B):
+                            S[b] = snap_s[b]
+                            Q[b] = snap_q[b]
+                            for i in range(n):
+                                X2[b, i] = snap[b, i]
+                    while n_rec > 0 and rec_its[n_rec - 1] > checked_t:
+                        n_rec -= 1
+                    t = checked_t
+                    break
+                t = end
+                checked_t = t
+                if keep:
+                    for b in range(B):
+                        snap_s[b] = S[b]
+                        snap_q[b] = Q[b]
+                        for i in range(n):
+                            snap[b, i] = X2[b, i]
+                if test_conv:
+                    ok = True
+                    for b in range(B):
+                        before = pend[k - 2, b] if k >= 2 else prev[b]
+                        after = pend[k - 1, b]
+                        if not abs(before - after) <= max(floor_unit * max(abs(before), abs(after)), eps):
+                            ok = False
+                    if ok:
+                        for b in range(B):
+                            acc, acc_scale = kkt(X2[b], klam, klo, khi, S[b] + shift, chunk)
+                            if not np.sqrt(acc) <= max(floor_unit * np.sqrt(acc_scale), tau):
+                                ok = False
+                    if ok:
+                        status = 1
+                        break
+                for b in range(B):
+                    prev[b] = pend[k - 1, b]
+            return status, t, diverged_at, n_rec, t_kernel
+
+        return planner
+
+    return {"step_scalar": step_scalar, "step_general": step_general, "kkt": kkt, "sums": sums,
+            "loop_scalar": loop_scalar, "loop_general": loop_general,
+            "planner_scalar": make_planner(step_scalar), "planner_general": make_planner(step_general)}
 
 
 # ---------------------------------------------------------------------------------- torch backend
@@ -254,15 +377,19 @@ def _torch_sums(x: torch.Tensor, lam: torch.Tensor) -> tuple[torch.Tensor, torch
     return s, q
 
 
-def _torch_kkt(x: torch.Tensor, c: _Coefficients, r: torch.Tensor) -> torch.Tensor:
+def _torch_kkt(x: torch.Tensor, c: _Coefficients, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``Σ (Π(x + G) − x)²`` and the rounding scale ``Σ (|x| + |G|)²`` of one row (float64)."""
     size = _chunk_size(x.device)
     acc = torch.zeros((), dtype=torch.float64, device=x.device)
+    acc_scale = torch.zeros((), dtype=torch.float64, device=x.device)
     for start in range(0, x.numel(), size):
         xc = x[start:start + size].to(torch.float64)
+        g2 = 2.0 * r + 2.0 * _piece(c.lam, start, size).to(torch.float64) * xc  # −G
         v = xc - 2.0 * r - 2.0 * _piece(c.lam, start, size).to(torch.float64) * xc
         v = torch.clamp(v, _piece(c.lo, start, size).to(torch.float64), _piece(c.hi, start, size).to(torch.float64))
         acc += ((v - xc) ** 2).sum()
-    return acc
+        acc_scale += ((xc.abs() + g2.abs()) ** 2).sum()
+    return acc, acc_scale
 
 
 # ---------------------------------------------------------------------------------- the engine
@@ -343,6 +470,82 @@ class FusedAggregative:
         self.S, self.Q = self._global_sums(torch.stack(local))
         return self.loss
 
+    @property
+    def compiled_loop(self) -> bool:
+        """True when :meth:`advance` runs its iterations inside one compiled call (numba backend,
+        one process); otherwise it loops over :meth:`step` in Python."""
+        return self.backend == "numba" and self._reduce is None
+
+    def advance(self, k: int) -> torch.Tensor:
+        """``k`` iterations in place; returns the loss after each, ``(k, B)`` float64.
+
+        With :attr:`compiled_loop` the ``k`` iterations of each batch row run in one compiled
+        call (the rows are independent between stopping checks); the iterates, the sums and the
+        losses are bit-identical to ``k`` calls of :meth:`step` (tested). Otherwise it is those
+        ``k`` calls (the torch backend keeps everything on the device: no host synchronisation).
+        """
+        if not self.compiled_loop:
+            return torch.stack([self.step() for _ in range(k)])
+        import numpy as np
+
+        B = len(self._rows)
+        s_out, q_out = np.empty((B, k)), np.empty((B, k))
+        start = self.S.tolist()
+        c = self._np_coef
+        scalar = all(c[name].shape[0] == 1 for name in ("e", "lam", "lo", "hi"))
+        for b in range(B):
+            x = self._numpy[b]
+            kernels = _numba_kernels(x.shape[0])
+            if scalar:
+                kernels["loop_scalar"](x, c["e"][0], c["lam"][0], c["lo"][0], c["hi"][0], self.coef.shift,
+                                       start[b], k, CHUNK, s_out[b], q_out[b])
+            else:
+                kernels["loop_general"](x, c["e"], c["lam"], c["lo"], c["hi"], self.coef.shift,
+                                        start[b], k, CHUNK, s_out[b], q_out[b])
+        S, Q = torch.from_numpy(s_out).T, torch.from_numpy(q_out).T  # (k, B)
+        self.S, self.Q = S[-1].clone(), Q[-1].clone()
+        return (S + self.coef.shift) ** 2 + Q
+
+    def whole_loop_pays(self, max_iters: int) -> bool:
+        """Whether :meth:`run_planner_loop` is worth its compile for a run of ``max_iters``."""
+        if not self.compiled_loop:
+            return False
+        kernels = _numba_kernels(self._rows[0].numel())
+        compiled = kernels["planner_scalar"].signatures or kernels["planner_general"].signatures
+        return bool(compiled) or max_iters * len(self._rows) >= WHOLE_LOOP_MIN_ITERATIONS
+
+    def run_planner_loop(self, max_iters: int, check_every: int, record_every: int, limit: float,
+                         eps: float, tau: float, floor_unit: float, keep_last_finite: bool,
+                         test_convergence: bool) -> dict[str, Any]:
+        """The whole planner loop in one compiled call (numba backend, one process, no recorded
+        actions): what :func:`mechanism.planner.run_planner` does with this kernel, bit for bit
+        (tested). Returns status, iterations, diverged_at, the recorded ``(iterations, losses)``
+        after iteration 0, and the iteration the kernel stopped at (> iterations after a
+        divergence whose state was not kept)."""
+        import numpy as np
+
+        if not self.compiled_loop:
+            raise InvalidParameterError("run_planner_loop needs the numba backend on one process")
+        c = self._np_coef
+        X2 = self.X.detach().numpy().reshape(self.X.shape[0], -1)
+        S, Q = self.S.numpy().copy(), self.Q.numpy().copy()
+        prev = self.loss.numpy().copy()
+        n_rec = max_iters // record_every + 1
+        rec_its, rec_loss = np.zeros(n_rec, dtype=np.int64), np.zeros((n_rec, X2.shape[0]))
+        scalar = all(c[name].shape[0] == 1 for name in ("e", "lam", "lo", "hi"))
+        kernels = _numba_kernels(X2.shape[1])
+        if scalar:
+            loop, coefs = kernels["planner_scalar"], (c["e"][0], c["lam"][0], c["lo"][0], c["hi"][0])
+        else:
+            loop, coefs = kernels["planner_general"], (c["e"], c["lam"], c["lo"], c["hi"])
+        status, t, diverged_at, n, t_kernel = loop(
+            X2, *coefs, c["lam"], c["lo"], c["hi"], self.coef.shift, S, Q, prev, max_iters, check_every,
+            record_every, limit, test_convergence, eps, tau, floor_unit, keep_last_finite, CHUNK, rec_its, rec_loss)
+        self.S, self.Q = torch.from_numpy(S), torch.from_numpy(Q)
+        return {"status": ("budget_exhausted", "converged", "diverged")[status], "iterations": int(t),
+                "diverged_at": None if diverged_at < 0 else int(diverged_at), "record_iterations": rec_its[:n],
+                "record_losses": rec_loss[:n], "kernel_iterations": int(t_kernel)}
+
     def _numba_step(self, b: int, r: float) -> tuple[float, float]:
         k, x = self._np_coef, self._numpy[b]
         kernels = _numba_kernels(x.shape[0])
@@ -353,6 +556,11 @@ class FusedAggregative:
     # -------------------------------------------------------------- diagnostics (not in the hot loop)
     def kkt_residual(self) -> float:
         """``max_b ‖Π(x + G) − x‖`` at the current point (one extra read of x)."""
+        return float(self.kkt_rows()[0].max())
+
+    def kkt_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per batch row, ``‖Π(x + G) − x‖`` and its rounding scale ``‖|x| + |G|‖`` (float64, CPU;
+        one extra read of x for both)."""
         r = self.residual.tolist()
         parts = []
         for b, row in enumerate(self._rows):
@@ -360,10 +568,10 @@ class FusedAggregative:
                 k = self._np_coef
                 parts.append(_numba_kernels(row.numel())["kkt"](self._numpy[b], k["lam"], k["lo"], k["hi"], r[b], CHUNK))
             else:
-                parts.append(float(_torch_kkt(row, self.coef, self.residual[b])))
-        local = torch.tensor(parts, dtype=torch.float64, device=self.X.device).reshape(-1, 1)  # NCCL: on the device
-        total = local if self._reduce is None else self._reduce(local)
-        return math.sqrt(float(total.max()))
+                parts.append(tuple(float(v) for v in _torch_kkt(row, self.coef, self.residual[b])))
+        local = torch.tensor(parts, dtype=torch.float64, device=self.X.device).reshape(-1, 2)  # NCCL: on the device
+        total = (local if self._reduce is None else self._reduce(local)).cpu()
+        return total[:, 0].sqrt(), total[:, 1].sqrt()
 
     def incentives(self) -> torch.Tensor:
         """``G = −2r − 2λx`` at the current point, ``(B, N, 1)`` in the storage dtype (allocates N)."""

@@ -8,9 +8,22 @@ Each iteration t = 1, 2, ...:
 
 The loop stops with status
 
-* ``"converged"`` when ``|L_{t−1} − L_t| ≤ eps`` and the projected incentive norm
-  ``‖Π(X_t + G_t) − X_t‖ ≤ tau`` (the KKT residual: it is zero at a box-constrained optimum,
-  where the plain ‖G‖ need not be);
+* ``"converged"`` when, in every batch row, the loss change and the projected incentive norm
+  (the KKT residual ``K_t = ‖Π(X_t + G_t) − X_t‖``: zero at a box-constrained optimum, where the
+  plain ‖G‖ need not be) are within tolerance *or within rounding*::
+
+      |L_{t−1} − L_t| ≤ max(eps, ρ u · max(|L_{t−1}|, |L_t|))
+      K_t             ≤ max(tau, ρ u · ‖ |X_t| + |G_t| ‖),        ρ = ROUNDING_UNITS = 8,
+
+  ``u`` the machine epsilon of the problem's dtype. The floors are the rounding error of
+  computing the two quantities (a one-ulp move of ``x_i`` is a residual of ``u|x_i|``); below
+  them a test would ask whether the result of some last rounding is exactly 0.0, which two
+  engines computing the same iterates in a different order answer differently (autograd's
+  residual 0.0 vs the fused kernel's 4.4e-16 at the same point, issue 22). So ``eps=0`` alone
+  means "the loss no longer changes beyond rounding", and ``tau=0`` alone "the residual is
+  at rounding level". ``eps = tau = 0`` switches the convergence test off: a fixed budget
+  (the run ends only by budget, divergence or satisficing), which is what every fixed-length
+  run in this repository asks for;
 * ``"satisficed"`` when every agent has chosen to stop searching (satisficing agents);
 * ``"diverged"`` when the loss becomes non-finite or exceeds ``divergence_factor · max(1, |L_0|)``;
   ``diverged_at`` is that iteration and the returned state is the last finite one. No value is
@@ -23,9 +36,13 @@ device in between, so ``diverged_at`` stays exact. With ``check_every > 1`` a ru
 ``check_every − 1`` iterations after its stopping condition first held, and on divergence the
 returned state is the last *checked* finite one (``iterations`` says which).
 
-``method="fused"`` runs gradient agents on the aggregative family through the one-pass kernel of
-:mod:`mechanism.fused` (in place, memory-bandwidth bound); the other methods go through
-:func:`mechanism.dpm.incentives` and ``policy.act``.
+``method="fused"`` (and ``"auto"``, wherever it applies) runs gradient agents on the aggregative
+family through the one-pass kernel of :mod:`mechanism.fused` (in place, memory-bandwidth bound),
+a block of iterations at a time: on the CPU the iterations up to the next stopping check run in
+one compiled numba call, bit-identical to stepping them one by one (statuses, ``diverged_at``,
+the history stride and the float64 sums are those of the per-iteration loop). The other
+methods go through :func:`mechanism.dpm.incentives` and ``policy.act``, one Python step per
+iteration.
 """
 from __future__ import annotations
 
@@ -47,6 +64,7 @@ __all__ = ["PlannerResult", "History", "run_planner"]
 Status = Literal["converged", "satisficed", "diverged", "budget_exhausted"]
 PlannerMethod = Literal["auto", "autograd", "analytic", "fused"]
 DEFAULT_CHECK_EVERY = 16  # measured (docs/scale.md): checking every iteration doubles a small loop's cost
+ROUNDING_UNITS = 8.0  # ρ: the convergence tests' rounding floors are ρ u |L| and ρ u ‖|X| + |G|‖
 
 
 @dataclass
@@ -66,6 +84,9 @@ class PlannerResult:
 
     ``X`` and ``loss`` are the final (last finite) joint action and loss, ``G`` the incentives
     there; ``iterations`` counts completed iterations; ``evaluations`` counts reverse passes.
+    ``engine`` names what computed the iterates: ``"fused-numba-loop"`` (the fused step, a
+    block of iterations per compiled call), ``"fused-numba"`` (one call per iteration: sharded
+    runs), ``"fused-torch"``, ``"analytic"`` (closed-form gradient) or ``"autograd"``.
     """
 
     status: Status
@@ -79,6 +100,7 @@ class PlannerResult:
     diverged_at: int | None = None
     kkt_residual: float = float("nan")
     extras: dict[str, Any] = field(default_factory=dict)
+    engine: str = ""
 
 
 class _Recorder:
@@ -98,6 +120,11 @@ class _Recorder:
             self.actions.append(engine.X.detach().cpu().numpy().copy())
             self.incs.append(engine.G.detach().cpu().numpy().copy())
 
+    def add_loss(self, t: int, loss: torch.Tensor) -> None:
+        """Record the loss of iteration ``t`` inside a compiled block (only without actions)."""
+        self.its.append(t)
+        self.losses.append(loss.detach().cpu().numpy().copy())
+
     def truncate(self, t: int) -> None:
         """Forget records after iteration ``t`` (a diverged stretch that was never accepted)."""
         keep = sum(1 for i in self.its if i <= t)
@@ -111,15 +138,39 @@ class _Recorder:
 
 
 def _kkt_residual(problem: Problem, X: torch.Tensor, G: torch.Tensor) -> float:
-    return float((problem.project(X + G) - X).flatten(1).norm(dim=1).max())
+    return float(_kkt_rows(problem, X, G)[0].max())
+
+
+def _kkt_rows(problem: Problem, X: torch.Tensor, G: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per batch row: the KKT residual ``‖Π(X + G) − X‖`` and its rounding scale ``‖|X| + |G|‖``
+    (float64, on the CPU)."""
+    residual = (problem.project(X + G) - X).flatten(1).norm(dim=1)
+    scale = (X.abs() + G.abs()).flatten(1).norm(dim=1)
+    return residual.double().cpu(), scale.double().cpu()
+
+
+def _converged(prev: torch.Tensor, last: torch.Tensor, engine: "_Engine", eps: float, tau: float,
+               unit: float) -> bool:
+    """The convergence test of the module docstring on the last two losses (``(B,)`` each)."""
+    prev, last = prev.double(), last.double()
+    loss_floor = ROUNDING_UNITS * unit * torch.maximum(prev.abs(), last.abs())
+    if not bool(((prev - last).abs() <= torch.clamp(loss_floor, min=eps)).all()):
+        return False
+    residual, scale = engine.kkt_rows()
+    return bool((residual <= torch.clamp(ROUNDING_UNITS * unit * scale, min=tau)).all())
 
 
 class _Engine:
-    """One way of advancing the agents: the generic act-then-DPM loop."""
+    """One way of advancing the agents: the generic act-then-DPM loop, one Python step per
+    iteration (``blocks = False``: the planner records and tests halting after each step)."""
+
+    blocks = False
 
     def __init__(self, problem: Problem, policy: AgentPolicy, X: torch.Tensor, types: TypesView,
                  method: Method) -> None:
         self.problem, self.policy, self.types, self.method = problem, policy, types, method
+        uses_analytic = method == "analytic" or (method == "auto" and problem.gradient_fn is not None)
+        self.name = "analytic" if uses_analytic else "autograd"
         policy.reset(problem, X)
         self.X = X
         self.inc = incentives(problem, X, types=types, method=method, validate=False)
@@ -141,6 +192,9 @@ class _Engine:
     def kkt_residual(self) -> float:
         return _kkt_residual(self.problem, self.X, self.inc.G)
 
+    def kkt_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return _kkt_rows(self.problem, self.X, self.inc.G)
+
     def snapshot(self) -> Any:
         return self.X, self.inc, self.evaluations  # new tensors every step: references suffice
 
@@ -149,7 +203,11 @@ class _Engine:
 
 
 class _FusedEngine(_Engine):
-    """Gradient agents on the aggregative family through the in-place one-pass kernel."""
+    """Gradient agents on the aggregative family through the in-place one-pass kernel, advanced
+    a block of iterations at a time (``blocks = True``: up to the next stopping check, or the next
+    recorded iteration when actions are recorded); on the CPU a block is one compiled call."""
+
+    blocks = True
 
     def __init__(self, problem: Problem, policy: AgentPolicy, X: torch.Tensor, types: TypesView,
                  keep_last_finite: bool, backend: str,
@@ -160,6 +218,11 @@ class _FusedEngine(_Engine):
                                        backend=backend, reduce=all_reduce)
         self.keep_last_finite = keep_last_finite
         self.evaluations = 1
+        self.name = f"fused-{self.kernel.backend}" + ("-loop" if self.kernel.compiled_loop else "")
+
+    def advance(self, k: int) -> torch.Tensor:
+        self.evaluations += k
+        return self.kernel.advance(k)
 
     @property
     def X(self) -> torch.Tensor:
@@ -180,6 +243,9 @@ class _FusedEngine(_Engine):
     def kkt_residual(self) -> float:
         return self.kernel.kkt_residual()
 
+    def kkt_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.kernel.kkt_rows()
+
     def snapshot(self) -> Any:
         if not self.keep_last_finite:
             return None
@@ -196,6 +262,8 @@ class _FusedEngine(_Engine):
 def _make_engine(problem: Problem, policy: AgentPolicy, X: torch.Tensor, types: TypesView,
                  method: PlannerMethod, keep_last_finite: bool, backend: str,
                  all_reduce: Callable[[torch.Tensor], torch.Tensor] | None) -> _Engine:
+    if method == "auto" and fused_unavailable_reason(problem, policy) is None:
+        method = "fused"  # the same update rule, one pass per iteration, no autograd graph
     if method == "fused":
         reason = fused_unavailable_reason(problem, policy)
         if reason is not None:
@@ -244,10 +312,21 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
         x0: starting joint action (``(B, N, d)``, ``(N, d)`` or ``(N,)``); validated once here
             (shape, device, NaN/inf) and projected onto the box.
         max_iters: iteration budget (≥ 0).
-        eps, tau: stop when the loss decrease ≤ ``eps`` and the KKT residual ≤ ``tau``.
-        method: DPM path (see :func:`mechanism.dpm.incentives`), or ``"fused"``: gradient
-            agents on the aggregative family in one in-place pass per iteration
-            (:mod:`mechanism.fused`; its loss is float64 whatever the storage dtype).
+        eps, tau: stop when the loss change ≤ ``eps`` and the KKT residual ≤ ``tau`` in every
+            batch row, each tolerance floored at the rounding level of its quantity (module
+            docstring); ``eps = tau = 0``: no convergence test (a fixed budget).
+        method: ``"fused"``: gradient agents on the aggregative family in one in-place pass
+            per iteration (:mod:`mechanism.fused`; its loss is float64 whatever the storage
+            dtype; on the CPU the iterations between two stopping checks run in one compiled
+            call); ``"analytic"``/``"autograd"``: the DPM path of
+            :func:`mechanism.dpm.incentives` then ``policy.act``. ``"auto"`` (default) picks
+            the fastest engine that computes the same iterates: ``"fused"`` whenever it applies
+            (:func:`mechanism.fused.fused_unavailable_reason` is None: a problem of the
+            aggregative fused family and plain :class:`GradientAgents`), because it is the same
+            update ``x ← Π(x + ηG)`` with ``G`` in closed form, agreeing with autograd to
+            rounding (tested to 1e-12) at one pass over memory per iteration and no Python per
+            iteration; otherwise ``"analytic"`` when the problem has a closed-form gradient,
+            else ``"autograd"``. ``result.engine`` says which ran.
         record_every: history stride (the first and last iterations are always recorded).
         record_actions: also record actions and incentives (memory ``T·B·N·d``).
         divergence_factor: the loss counts as exploding above ``factor · max(1, |L_0|)``.
@@ -271,22 +350,50 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
     record(0, engine)
     status: Status = "budget_exhausted"
     diverged_at, t = None, 0
-    checked_t, checked_state, prev_loss = 0, engine.snapshot(), engine.loss
-    pending: list[torch.Tensor] = []
+    checked_t, checked_state, prev_loss = 0, engine.snapshot(), engine.loss.unsqueeze(0)
+    pending: list[torch.Tensor] = []  # (k, B) losses of the iterations since the last check
     can_halt = type(policy).all_halted is not AgentPolicy.all_halted
+    test_convergence, unit = not (eps == 0 and tau == 0), torch.finfo(problem.dtype).eps
     bar = _progress_bar(max_iters, problem.name) if progress else None
-    for t in range(1, max_iters + 1):
-        pending.append(engine.step(t))
-        if t % record_every == 0:
-            record(t, engine)
-        if bar is not None:
-            bar.update(1)
-        if can_halt and policy.all_halted():
-            status = "satisficed"
-            break
+    python_loop = not (engine.blocks and not record_actions and bar is None and engine.kernel.whole_loop_pays(max_iters))
+    if not python_loop:
+        # the whole loop below, in one compiled call (FusedAggregative.run_planner_loop; bit-identical)
+        out = engine.kernel.run_planner_loop(max_iters, check_every, record_every, limit, eps, tau,
+                                             ROUNDING_UNITS * unit, keep_last_finite, test_convergence)
+        for i, row in zip(out["record_iterations"], out["record_losses"]):
+            record.add_loss(int(i), torch.from_numpy(row))
+        status, t, diverged_at = out["status"], out["iterations"], out["diverged_at"]
+        kept = keep_last_finite or status != "diverged"
+        engine.evaluations = 1 + (t if kept else out["kernel_iterations"])
+    while python_loop and t < max_iters:
+        end = min(max_iters, (t // check_every + 1) * check_every)  # the next stopping check
+        if engine.blocks:  # iterations t+1..end in one call; a block ends where X must be recorded
+            if record_actions:
+                end = min(end, (t // record_every + 1) * record_every)
+            block = engine.advance(end - t)
+            pending.append(block)
+            for i in range((t // record_every + 1) * record_every, end, record_every):
+                record.add_loss(i, block[i - t - 1])
+            t = end
+            if t % record_every == 0:
+                record(t, engine)
+            if bar is not None:
+                bar.update(block.shape[0])
+        else:
+            for t in range(t + 1, end + 1):
+                pending.append(engine.step(t).unsqueeze(0))
+                if t % record_every == 0:
+                    record(t, engine)
+                if bar is not None:
+                    bar.update(1)
+                if can_halt and policy.all_halted():
+                    status = "satisficed"
+                    break
+            if status == "satisficed":
+                break
         if t % check_every and t != max_iters:
             continue
-        losses = torch.stack([prev_loss] + pending).detach().cpu()
+        losses = torch.cat([prev_loss] + pending).detach().cpu()
         bad = _first_bad(losses[1:], limit)
         if bad is not None:
             status, diverged_at = "diverged", checked_t + bad + 1
@@ -294,9 +401,8 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
             record.truncate(checked_t)
             t = checked_t
             break
-        decrease = float((losses[-2] - losses[-1]).abs().max())
-        checked_t, checked_state, prev_loss, pending = t, engine.snapshot(), pending[-1], []
-        if decrease <= eps and engine.kkt_residual() <= tau:
+        checked_t, checked_state, prev_loss, pending = t, engine.snapshot(), pending[-1][-1:], []
+        if test_convergence and _converged(losses[-2], losses[-1], engine, eps, tau, unit):
             status = "converged"
             break
     if bar is not None:
@@ -305,7 +411,8 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
     kkt = engine.kkt_residual()
     return PlannerResult(status=status, X=engine.X, loss=engine.loss, G=engine.G, iterations=t,
                          evaluations=engine.evaluations, wall_seconds=time.perf_counter() - start,
-                         history=record.history(), diverged_at=diverged_at, kkt_residual=kkt)
+                         history=record.history(), diverged_at=diverged_at, kkt_residual=kkt,
+                         engine=engine.name)
 
 
 def _step(problem: Problem, policy: AgentPolicy, X: torch.Tensor, inc: Incentives, t: int,

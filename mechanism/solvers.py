@@ -21,9 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-import scipy.optimize
-import scipy.sparse.linalg
-import scipy.stats
 import torch
 
 from .dpm import incentives
@@ -93,6 +90,8 @@ def stability_limit(problem: Problem, x: Any = None, types: TypesView = "belief"
 
 
 def _top_eigenvalue_lanczos(problem: Problem, x: torch.Tensor, types: TypesView) -> float:
+    import scipy.sparse.linalg  # imported here: `import mechanism` does not pay for scipy
+
     shape = x.shape
 
     def flat_loss(v: torch.Tensor) -> torch.Tensor:
@@ -111,6 +110,8 @@ def _top_eigenvalue_lanczos(problem: Problem, x: torch.Tensor, types: TypesView)
 def centralized_optimum(problem: Problem, x0: Any = None, *, types: TypesView = "belief",
                         tol: float = 1e-15, max_iter: int = 15_000) -> SolverResult:
     """Minimise ``L_global`` centrally with scipy L-BFGS-B (box bounds, exact DPM gradients)."""
+    import scipy.optimize  # imported here: `import mechanism` does not pay for scipy
+
     problem = reference_copy(problem)
     x0 = problem.project(problem.as_actions(
         torch.zeros(problem.n_agents, problem.action_dim) if x0 is None else x0, "x0"))[0]
@@ -162,6 +163,9 @@ def global_minimum(problem: Problem, *, search_box: tuple[float, float] | None =
     The starts cover the problem's box, intersected with ``search_box = (low, high)`` (required
     where a bound is infinite). Returns the best point and every distinct local minimum.
     """
+    import scipy.optimize
+    import scipy.stats
+
     problem = reference_copy(problem)
     n_starts = require_int_at_least("n_starts", n_starts, 1)
     lo, hi = problem.lower.reshape(-1).numpy(), problem.upper.reshape(-1).numpy()
@@ -229,6 +233,8 @@ def nash_equilibrium(problem: Problem, share: float, x0: Any = None, *, types: T
     ``tol`` in a sweep. ``share = 0``: agents ignore the system; ``1/N``: an equal share.
     ``extras`` holds ``sweeps`` and the global loss at the equilibrium (under ``types``).
     """
+    import scipy.optimize
+
     problem = reference_copy(problem)
     require_nonnegative("share", share)
     max_sweeps = require_int_at_least("max_sweeps", max_sweeps, 1)
