@@ -134,12 +134,15 @@ def write_json_atomic(path: str | Path, obj: Any) -> Path:
     """Write ``obj`` as JSON to ``path`` through a temp file, fsync and rename: a reader (or a
     run killed midway) sees the old file or the whole new one, never a part."""
     path = Path(path)
-    text = json.dumps(obj, indent=1, allow_nan=False)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=1, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     return path
 
@@ -289,9 +292,10 @@ def threads_per_worker(workers: int, cap: int | None = None, cores: int | None =
 
 
 def _set_threads(threads: int) -> None:
-    import torch
-
-    if torch.get_num_threads() != threads:
+    """Torch's intra-op threads, where torch is loaded (a job that imports it later gets the
+    worker's ``OMP_NUM_THREADS``)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
 
 
@@ -381,9 +385,8 @@ def _duration(seconds: float) -> str:
 
 
 def _run_serial(jobs, todo, threads, finish, fail) -> None:
-    import torch
-
-    previous = torch.get_num_threads()
+    torch = sys.modules.get("torch")
+    previous = torch.get_num_threads() if torch is not None else None
     try:
         for i in todo:
             try:
@@ -393,7 +396,8 @@ def _run_serial(jobs, todo, threads, finish, fail) -> None:
                 continue
             finish(i, record, seconds)
     finally:
-        torch.set_num_threads(previous)
+        if previous is not None:
+            _set_threads(previous)
 
 
 def _run_pool(jobs, todo, workers, threads, finish, fail) -> None:
