@@ -100,7 +100,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, PPOCo
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="train_ppo.py")  # for errors found after parsing
     args, config = parse_args(argv)
     job = Job(train_from_config, {"env_id": args.env, "env_kwargs": args.env_kwargs, "config": asdict(config),
                                   "out": str(args.out.resolve()), "save_best": args.save_best},
