@@ -458,7 +458,7 @@ def cli_session(out: str | Path, error: Callable[[str], Any], resume_hint: str =
     held lock, e.g. ``parser.error``), turn SIGINT/SIGTERM into a clean stop, and on a stop print
     one line (``status()``: what is done; how to resume) and exit with 128 + the signal number."""
     try:
-        out = validate_out_dir(out)
+        out = validate_out_dir(out, option="folder")
         lock = OutputLock(out).acquire()
     except (OutputError, LockHeld) as exc:
         error(str(exc))
