@@ -369,7 +369,9 @@ def run_jobs(jobs: Sequence[Job], out: str | Path, workers: int = 1, fresh: bool
             bar.write(f"job {jobs[i].label or jobs[i].key} failed (no record; a rerun tries it again):\n{error}")
 
         try:
-            if engine == "dask":
+            if not todo:
+                pass
+            elif engine == "dask":
                 _run_dask(jobs, todo, workers, threads, scheduler, finish, fail)
             elif workers == 1:
                 _run_serial(jobs, todo, threads, finish, fail)

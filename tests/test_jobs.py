@@ -170,3 +170,13 @@ def test_pool_gives_the_same_records_as_one_process(tmp_path):
     jobs = toy_jobs(4)
     pooled = J.run_jobs(jobs, tmp_path / "p", workers=2, progress=False, threads=1)
     assert pooled.ran == 4 and pooled.records == J.run_jobs(jobs, tmp_path / "s", progress=False).records
+
+
+@pytest.mark.slow
+def test_dask_engine_on_a_local_cluster_gives_the_same_records(tmp_path):
+    pytest.importorskip("dask.distributed")
+    jobs = toy_jobs(4)
+    result = J.run_jobs(jobs, tmp_path / "d", workers=2, engine="dask", progress=False, threads=1)
+    assert result.ran == 4 and result.records == J.run_jobs(jobs, tmp_path / "s", progress=False).records
+    failing = J.run_jobs(toy_jobs(3, fail=(1,)), tmp_path / "f", workers=2, engine="dask", progress=False)
+    assert failing.ran == 2 and failing.missing == ["toy 1"]
