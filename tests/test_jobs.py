@@ -144,13 +144,13 @@ def test_second_process_on_the_same_folder_exits_naming_the_holder(tmp_path):
 def test_fault_sigkill_at_random_moments_then_resume_equals_uninterrupted(tmp_path):
     """Big records (≈ 0.5 MB of JSON each) so that a kill often lands in a write: a non-atomic
     write would leave a truncated record file, which the check after each kill finds."""
-    n, size = 24, 20_000
+    n, size = 40, 20_000
     rng = random.Random(19)
     out = tmp_path / "killed"
-    for _ in range(3):
+    for k in range(3):  # each kill lands at a random moment after the run has made some progress
         proc = _start(out, n, "--size", str(size))
-        _wait_for_records(out, 1, proc) if (out / "records").exists() else time.sleep(0.5)
-        time.sleep(rng.uniform(0.0, 0.6))
+        _wait_for_records(out, 1 + 6 * k, proc)
+        time.sleep(rng.uniform(0.0, 0.3))
         proc.kill()
         proc.communicate()
         for p in (out / "records").glob("*.json"):  # every record file is complete JSON
