@@ -345,9 +345,9 @@ def run_jobs(jobs: Sequence[Job], out: str | Path, workers: int = 1, fresh: bool
     todo = [i for i, r in enumerate(result.records) if r is None]
     threads = threads or threads_per_worker(workers)
     cost = [jobs[i].cost for i in todo]
-    estimate = (f", estimated {_duration(sum(cost) / min(workers, len(todo)))} of compute"
-                if todo and all(c is not None for c in cost) else "")
-    print(f"{desc}: {len(jobs)} jobs, {result.skipped} already done in {out} (skipped), {len(todo)} to run on "
+    estimate = (f", estimated {_duration(sum(cost) / min(workers, len(todo)))} (from earlier measured rates; "
+                "more on a loaded machine)" if todo and all(c is not None for c in cost) else "")
+    print(f"{desc}: {len(jobs)} job{'' if len(jobs) == 1 else 's'}, {result.skipped} already done in {out} (skipped), {len(todo)} to run on "
           f"{workers} {engine} worker(s) × {threads} torch thread(s){estimate}", flush=True)
     began = time.perf_counter()
     from tqdm.auto import tqdm

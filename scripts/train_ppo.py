@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
                                   "out": str(args.out.resolve()), "save_best": args.save_best},
               label=f"PPO {args.env} seed {args.seed}")
     with cli_session(args.out, lambda msg: parser.error(f"argument --out: {msg}"),
+                     resume_hint="rerun the same command (training starts from the beginning)",
                      status=lambda: "training was not finished (no model kept)"):
         other = [d for k, d in read_records(args.out).items() if k != job.key]
         if other and not args.fresh:
