@@ -142,9 +142,9 @@ def test_second_process_on_the_same_folder_exits_naming_the_holder(tmp_path):
 
 
 def test_fault_sigkill_at_random_moments_then_resume_equals_uninterrupted(tmp_path):
-    """Big records (≈ 0.5 MB of JSON each) so that a kill often lands in a write: a non-atomic
+    """Big records (≈ 0.25 MB of JSON each) so that a kill often lands in a write: a non-atomic
     write would leave a truncated record file, which the check after each kill finds."""
-    n, size = 40, 20_000
+    n, size = 30, 10_000
     rng = random.Random(19)
     out = tmp_path / "killed"
     for k in range(3):  # each kill lands at a random moment after the run has made some progress
