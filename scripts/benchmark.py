@@ -37,7 +37,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from experiments.appendix_c import run_metadata
 from experiments.benchmark import MODES, RunRecord, build_payload, estimate_runtime, merge_payloads, scenarios, to_markdown
