@@ -117,3 +117,15 @@ def test_benchmark_killed_midway_resumes_to_the_same_numbers(uninterrupted, tmp_
     whole = json.loads((uninterrupted / "benchmark.json").read_text())
     again = json.loads((out / "benchmark.json").read_text())
     assert numbers(again["records"]) == numbers(whole["records"])
+
+
+def test_parts_split_by_scenario_or_seed_have_the_keys_of_the_whole_run():
+    """Why merging parts is resuming: a run's key does not depend on the other runs asked for."""
+    from experiments.benchmark import scenarios
+    from experiments.benchmark.runner import benchmark_jobs
+
+    whole = {j.key for j in benchmark_jobs("quick", 1.0, scenarios("quick"), [0, 1])}
+    part_a = {j.key for j in benchmark_jobs("quick", 1.0, scenarios("quick", keys=["C.1", "C.4"]), [1])}
+    part_b = {j.key for j in benchmark_jobs("quick", 1.0, scenarios("quick", keys=["C.2-N2"]), [0, 1])}
+    assert part_a <= whole and part_b <= whole and not part_a & part_b
+    assert not whole & {j.key for j in benchmark_jobs("quick", 0.5, scenarios("quick", 0.5), [0, 1])}
