@@ -31,7 +31,7 @@ from mbi_envs.evaluation import json_safe
 from .sb3_policy import SB3Policy
 from .vec_env import ParallelEnvVecEnv
 
-__all__ = ["PPOConfig", "TrainResult", "train_ppo", "load_ppo", "make_vec_env", "torch_threads"]
+__all__ = ["PPOConfig", "TrainResult", "train_ppo", "train_from_config", "load_ppo", "make_vec_env", "torch_threads"]
 
 
 @dataclass
@@ -58,6 +58,7 @@ class PPOConfig:
     net_arch: tuple[int, ...] = (64, 64)
     eval_every: int = 10_000
     eval_seeds: tuple[int, ...] = (1000, 1001)
+    eval_max_steps: int | None = None  # iterative envs: evaluation horizon (None: the env's max_steps)
     progress_bar: bool = False
     torch_threads: int = 1  # small MLPs: one thread is as fast and does not fight other jobs
     tensorboard: bool = True
@@ -70,6 +71,9 @@ class PPOConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"PPOConfig.{name} must be a positive integer, got {value!r}")
+        if self.eval_max_steps is not None and (not isinstance(self.eval_max_steps, int)
+                                                or isinstance(self.eval_max_steps, bool) or self.eval_max_steps < 1):
+            raise ValueError(f"PPOConfig.eval_max_steps must be None or a positive integer, got {self.eval_max_steps!r}")
         for name in ("learning_rate", "clip_range"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PPOConfig.{name} must be > 0, got {getattr(self, name)!r}")
@@ -222,7 +226,10 @@ def _train(env_id: str, env_kwargs: dict[str, Any], config: PPOConfig, out_dir: 
                 seed=config.seed, device="cpu", tensorboard_log=tb, verbose=0)
     if save_best and out is None:
         raise ValueError("save_best=True needs out_dir (where best_model.zip goes)")
-    callback = _EvalCallback(env_id, env_kwargs, config.eval_every, config.eval_seeds,
+    eval_kwargs = dict(env_kwargs)
+    if config.eval_max_steps is not None and env_kwargs.get("mode", "iterative") != "one_shot":
+        eval_kwargs["max_steps"] = config.eval_max_steps
+    callback = _EvalCallback(env_id, eval_kwargs, config.eval_every, config.eval_seeds,
                              best_path=out / "best_model.zip" if save_best else None)
     total = -(-config.total_timesteps // rollout) * rollout  # whole rollouts: what SB3 runs anyway
     began = time.perf_counter()
@@ -237,6 +244,18 @@ def _train(env_id: str, env_kwargs: dict[str, Any], config: PPOConfig, out_dir: 
         (out / "summary.json").write_text(json.dumps(json_safe(result.summary()), indent=2, allow_nan=False))
     vec_env.close()
     return result
+
+
+def train_from_config(job: dict[str, Any]) -> dict[str, Any]:
+    """:func:`train_ppo` from a JSON job (``env_id``, ``env_kwargs``, ``config``: PPOConfig fields,
+    ``out``, ``save_best``): writes the run to ``out`` and returns its ``summary.json`` content
+    (what ``scripts/train_ppo.py`` runs as a resumable job, see ``experiments.jobs``)."""
+    cfg = dict(job["config"])
+    for name in ("net_arch", "eval_seeds"):
+        cfg[name] = tuple(cfg[name])
+    result = train_ppo(job["env_id"], job["env_kwargs"], PPOConfig(**cfg), out_dir=job["out"],
+                       save_best=job.get("save_best", False))
+    return json_safe(result.summary())
 
 
 def load_ppo(path: str | Path) -> PPO:

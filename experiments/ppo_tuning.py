@@ -12,6 +12,14 @@ TPE needs a few random trials before it models anything: ``n_startup_trials`` (d
 how many. A sweep can go on from an earlier one (``warm_start``: its ``trials``): the earlier
 trials are added to each family's study as completed trials, so TPE models them and the chosen
 configuration is the best over old and new trials.
+
+**Shared storage.** With ``storage`` (an Optuna storage: a URL such as ``sqlite:///sweep.db`` or a
+:func:`journal_storage` file) every family's study lives there under a name fixed by the family,
+seeds and budget (:func:`study_name`), so several processes (or machines sharing the file or
+database) work on one study, and a killed sweep resumes: a rerun finds the completed trials
+(each holds its per-seed results as user attributes) and goes on. ``max_trials`` then counts the
+study's completed trials, over every process. Parallel processes need different ``sampler_seed``
+values, or their random start-up trials coincide.
 """
 from __future__ import annotations
 
@@ -27,7 +35,7 @@ from baselines.ppo_experiment import ONE_SHOT_DEFAULTS
 
 from .benchmark.scenarios import scenarios
 
-__all__ = ["SPACE", "FAMILY_SCENARIOS", "run_sweep", "trial_config"]
+__all__ = ["SPACE", "FAMILY_SCENARIOS", "run_sweep", "trial_config", "study_name", "journal_storage"]
 
 SPACE = {"learning_rate": (1e-4, 1e-2), "lr_schedule": ("constant", "linear"), "batch_size": (64, 256, 1024),
          "n_steps": (16, 32, 64, 128), "ent_coef": (0.0, 1e-3, 1e-2), "log_std_init": (-3.0, 0.5)}
@@ -79,15 +87,37 @@ def _warm_start(study: Any, earlier: Sequence[dict[str, Any]]) -> None:
     dists = distributions()
     for t in earlier:
         study.add_trial(optuna.trial.create_trial(params=dict(t["params"]), distributions=dists,
-                                                  value=float(t["objective"])))
+                                                  value=float(t["objective"]),
+                                                  user_attrs={"earlier": True, "per_seed": t.get("per_seed", [])}))
+
+
+def study_name(family: str, seeds: Sequence[int], timesteps: int) -> str:
+    """The study of one family in a shared storage: the same name for every process of one sweep."""
+    return f"ppo-{family}-{timesteps}steps-seeds{'_'.join(str(int(s)) for s in seeds)}"
+
+
+def journal_storage(path: str) -> Any:
+    """An Optuna JournalStorage in the file ``path`` (append-only, lock-protected: safe for several
+    processes on one machine or a shared file system, and for a process killed mid-write)."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _record(trial: Any) -> dict[str, Any]:
+    return {"number": trial.number, "params": dict(trial.params), "earlier": bool(trial.user_attrs.get("earlier")),
+            "objective": trial.value, "per_seed": trial.user_attrs.get("per_seed", [])}
 
 
 def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, time_budget_s: float,
               max_trials: int = 50, sampler_seed: int = 0, n_startup_trials: int = 4,
               warm_start: dict[str, list[dict[str, Any]]] | None = None,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Tune one-shot team-reward PPO per family; returns every trial (earlier ones first, marked
-    ``"earlier": True``) and the chosen configurations. ``max_trials`` counts new trials only."""
+              progress: Callable[[str], None] | None = None, storage: Any = None) -> dict[str, Any]:
+    """Tune one-shot team-reward PPO per family; returns every completed trial (earlier ones first,
+    marked ``"earlier": True``) and the chosen configurations. ``max_trials`` counts the trials of
+    this sweep (with ``storage``: every process's, and those of the runs it resumes), not the
+    warm-start ones; ``time_budget_s`` is this process's."""
     import optuna
 
     if n_startup_trials < 1:
@@ -96,34 +126,44 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
     warm_start = warm_start or {}
     defaults = {k: asdict(ONE_SHOT_DEFAULTS)[k] for k in SPACE}
     studies, envs = {}, {}
-    trials: dict[str, list] = {fam: [] for fam in families}
     for fam in families:
         sc = scenarios("quick", keys=[FAMILY_SCENARIOS[fam]])[0]
         envs[fam] = (sc.env_id, {**sc.env_kwargs, "mode": "one_shot", "reward_mode": "team"})
         sampler = optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=n_startup_trials)
-        studies[fam] = optuna.create_study(direction="minimize", sampler=sampler)
+        studies[fam] = optuna.create_study(direction="minimize", sampler=sampler, storage=storage,
+                                           study_name=study_name(fam, seeds, timesteps) if storage else None,
+                                           load_if_exists=True)
+        if studies[fam].trials:  # a resumed study (shared storage): its earlier runs added all of this
+            continue
         earlier = warm_start.get(fam, [])
         _warm_start(studies[fam], earlier)
-        trials[fam].extend({**t, "earlier": True} for t in earlier)
         if not earlier:
             studies[fam].enqueue_trial(defaults)
     began = time.perf_counter()
+
+    def completed(fam: str, new_only: bool = False) -> list[Any]:
+        done = studies[fam].get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        return [t for t in done if not (new_only and t.user_attrs.get("earlier"))]
 
     def objective_for(fam: str):
         def objective(trial):
             params = trial_config(trial)
             out = _score(params, *envs[fam], seeds, timesteps)
-            trials[fam].append({"number": trial.number, "params": params, "earlier": False, **out})
+            trial.set_user_attr("per_seed", out["per_seed"])
             return out["objective"]
         return objective
 
-    for k in range(max_trials):
-        if time.perf_counter() - began > time_budget_s:
+    while time.perf_counter() - began <= time_budget_s:
+        todo = [fam for fam in families if len(completed(fam, new_only=True)) < max_trials]
+        if not todo:
             break
-        for fam in families:
+        for fam in todo:
             studies[fam].optimize(objective_for(fam), n_trials=1)
             if progress is not None:
-                progress(f"{fam} trial {k}: {trials[fam][-1]['objective']:.2f}")
+                last = completed(fam)[-1] if completed(fam) else None
+                progress(f"{fam} trial {len(completed(fam, new_only=True))}/{max_trials}: "
+                         + (f"{last.value:.2f}" if last is not None else "failed"))
+    trials = {fam: [_record(t) for t in sorted(completed(fam), key=lambda t: t.number)] for fam in families}
     chosen = {}
     for fam in families:
         best = min(trials[fam], key=lambda t: t["objective"])
@@ -135,7 +175,8 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
             "median over seeds of log10(best loss gap over the evaluation curve)", "space": SPACE,
             "sampler": f"optuna.samplers.TPESampler(seed={sampler_seed}, n_startup_trials={n_startup_trials}); "
                        "first trial = previous defaults",
-            "warm_started": {f: len(warm_start.get(f, [])) for f in families},
+            "warm_started": {f: sum(t["earlier"] for t in trials[f]) for f in families},
+            "studies": {f: study_name(f, seeds, timesteps) for f in families} if storage else None,
             "trials": trials, "configs": chosen}
 
 

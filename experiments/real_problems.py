@@ -51,7 +51,7 @@ from mechanism.supply_chain import solve_supply_chain, supply_chain_problem
 
 from .hit_rates import compare_to_baseline
 
-__all__ = ["MODES", "run_real_problems", "write_report", "markdown", "verdicts", "wilson_interval", "dispatch_study", "supply_chain_study",
+__all__ = ["MODES", "STUDIES", "run_real_problems", "real_problem_jobs", "run_study", "assemble", "write_report", "markdown", "verdicts", "wilson_interval", "dispatch_study", "supply_chain_study",
            "hit_rate_study", "dpm_timing"]
 
 #: budgets per mode
@@ -293,6 +293,29 @@ def _ppo_hit_rate(spec: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- driver and report
+STUDIES = {"dispatch": dispatch_study, "supply_chain": supply_chain_study, "hit_rate": hit_rate_study}
+
+
+def real_problem_jobs(mode: str) -> list:
+    """The three studies of ``mode`` as a job set (``experiments.jobs``), keyed by study and budgets."""
+    from .jobs import Job
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
+    return [Job(run_study, {"study": key, "mode": mode, "config": json_safe(MODES[mode])}, label=key) for key in STUDIES]
+
+
+def run_study(job: dict[str, Any]) -> Any:
+    """One study of a :func:`real_problem_jobs` job (one torch thread), JSON-safe."""
+    torch.set_num_threads(1)
+    return json_safe(STUDIES[job["study"]](MODES[job["mode"]]))
+
+
+def assemble(mode: str, studies: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """:func:`run_real_problems`'s result from the studies' records."""
+    return json_safe({"mode": mode, **studies, "config": MODES[mode], "wall_seconds": seconds})
+
+
 def run_real_problems(mode: str = "quick", progress: bool = True) -> dict[str, Any]:
     """Run the three studies in ``mode`` (``"quick"`` or ``"full"``); JSON-safe result."""
     if mode not in MODES:

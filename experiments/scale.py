@@ -46,7 +46,7 @@ from mechanism.problem import resolve_device, resolve_dtype
 from mechanism.problems import aggregative_optimal_loss
 
 __all__ = ["ScaleConfig", "run_scale", "compare_backends", "check_every_cost", "write_outputs", "fit_exponent", "machine_info", "target_checks",
-           "time_mock_step", "time_numpy_pass", "measure_planner"]
+           "time_mock_step", "time_numpy_pass", "measure_planner", "scale_jobs", "scale_point", "scale_payload"]
 
 METHODS = ("fused", "analytic", "autograd")
 Y, LAM = 10.0, 0.1
@@ -241,6 +241,28 @@ def run_scale(cfg: ScaleConfig, progress: bool = True,
             f"{rec['agent_updates_per_second']:.3e} updates/s"
             + (f", {rec['speedup_vs_mock']:.1f}x the mock" if mock_s else ""))
     payload = {"config": asdict(cfg), "machine": machine_info(device), "records": records,
+               "fits": _fits(records, cfg)}
+    payload["targets"] = target_checks(records)
+    return payload
+
+
+def scale_jobs(cfg: ScaleConfig) -> list:
+    """``cfg`` as a job set (``experiments.jobs``): one job per N (all of ``cfg.methods`` at that N)."""
+    from .jobs import Job
+
+    cfg.validate()
+    fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}
+    return [Job(scale_point, {**fields, "n_agents": [int(n)]}, label=f"N={int(n):.0e}") for n in sorted(cfg.n_agents)]
+
+
+def scale_point(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records of one :func:`scale_jobs` job (one N)."""
+    return run_scale(ScaleConfig(**job), progress=False)["records"]
+
+
+def scale_payload(cfg: ScaleConfig, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`run_scale`'s payload from the records of its jobs (fits and targets recomputed)."""
+    payload = {"config": asdict(cfg), "machine": machine_info(resolve_device(cfg.device)), "records": records,
                "fits": _fits(records, cfg)}
     payload["targets"] = target_checks(records)
     return payload

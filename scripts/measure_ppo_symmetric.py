@@ -21,7 +21,8 @@ def main() -> None:
     parser.add_argument("--timesteps", type=positive_int, default=1_000_000, help="agent-steps per run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--reward-modes", nargs="+", default=["team", "difference"], choices=REWARD_MODES)
-    parser.add_argument("--out", type=output_path, default="results/ppo_symmetric_1m.json")
+    parser.add_argument("--out", type=output_path, default="runs/ppo_symmetric_1m.json",
+                        help="output JSON (default runs/ppo_symmetric_1m.json; results/ holds the committed run)")
     args = parser.parse_args()
     results = {}
     for mode in args.reward_modes:

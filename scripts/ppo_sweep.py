@@ -14,16 +14,28 @@ Writes every trial (hyperparameters, per-seed best and final gaps, seconds) to -
 them next to it, .md) and the
 chosen configuration per family to --tuned, which scripts/benchmark.py reads. The logic and the
 search space are in experiments/ppo_tuning.py; docs/ppo.md records the budget it had.
+
+The studies live in an Optuna storage (--storage; default: the journal file OUT.journal next to
+--out), so a stopped or killed sweep resumes where it was when rerun (--fresh deletes its studies
+first), and several processes, or machines sharing the storage, work on one sweep at once: give
+each its own --sampler-seed (docs/long_runs.md). --max-trials counts the trials of all of them.
+
+    python scripts/ppo_sweep.py --out runs/sweep.json --sampler-seed 1 &     # two processes,
+    python scripts/ppo_sweep.py --out runs/sweep.json --sampler-seed 2       # one sweep
 """
 from __future__ import annotations
 
 import argparse
 import json
+import signal
+import sys
 from pathlib import Path
 
 from experiments.appendix_c import run_metadata
-from experiments.ppo_tuning import FAMILY_SCENARIOS, merge_sweeps, run_sweep, sweep_markdown
-from mbi_envs.cli import existing_file, output_path
+from experiments.jobs import OutputError, Stopped, stop_on_signals, validate_out_dir, write_json_atomic
+from experiments.ppo_tuning import (FAMILY_SCENARIOS, journal_storage, merge_sweeps, run_sweep, study_name,
+                                    sweep_markdown)
+from mbi_envs.cli import existing_file, nonnegative_int, output_path
 from mbi_envs.evaluation import json_safe
 
 
@@ -55,28 +67,64 @@ def main(argv: list[str] | None = None) -> None:
                         help="warm-start each family from this sweep's trials of it")
     parser.add_argument("--merge", type=existing_file, nargs="+", default=None, metavar="SWEEP_JSON",
                         help="run nothing: merge these sweeps into --out and --tuned")
+    parser.add_argument("--storage", default=None, metavar="URL_OR_FILE",
+                        help="Optuna storage shared by the processes of one sweep: an RDB URL (sqlite:///x.db, "
+                             "postgresql://...) or a journal file path (default: OUT.journal)")
+    parser.add_argument("--sampler-seed", type=nonnegative_int, default=0,
+                        help="TPE's seed (default 0); give each parallel process its own")
+    parser.add_argument("--fresh", action="store_true", help="delete this sweep's studies in the storage first")
     args = parser.parse_args(argv)
     if len(args.seeds) < 3:
         parser.error(f"argument --seeds: at least 3 seeds per configuration, got {args.seeds}")
+    for option, path in (("--out", args.out), ("--tuned", args.tuned)):
+        try:
+            validate_out_dir(path.parent, option=f"{option} {str(path)!r}: folder")
+        except OutputError as exc:
+            parser.error(f"argument {option}: {exc}")
     if args.merge:
         try:
             result = merge_sweeps([json.loads(Path(f).read_text()) for f in args.merge])
         except (ValueError, KeyError) as exc:
             parser.error(f"argument --merge: cannot merge these files: {exc}")
     else:
-        earlier = json.loads(args.continue_from.read_text())["trials"] if args.continue_from else None
-        result = run_sweep(args.families, args.seeds, args.timesteps, 60 * args.time_budget_min, args.max_trials,
-                           n_startup_trials=args.n_startup_trials, warm_start=earlier,
-                           progress=lambda s: print(s, flush=True))
-        result["metadata"] = run_metadata()
+        result = _sweep(args)
     for path, payload in ((args.out, result), (args.tuned, {k: result[k] for k in result if k != "trials"})):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(json_safe(payload), indent=1, allow_nan=False))
+        write_json_atomic(path, json_safe(payload))
     args.out.with_suffix(".md").write_text(sweep_markdown(result))
     for key, cfg in result["configs"].items():
         print(f"{key}: objective {cfg['objective']:.2f} (default {cfg['default_objective']:.2f}, "
               f"{cfg['trials']} trials): {cfg}")
     print(f"{result['seconds'] / 60:.1f} min; wrote {args.out} (and .md) and {args.tuned}")
+
+
+def _sweep(args: argparse.Namespace) -> dict:
+    """Run (or resume) the sweep in its storage; a stop prints one line and exits 130/143."""
+    import optuna
+
+    where = args.storage or str(args.out) + ".journal"
+    storage = where if "://" in where else journal_storage(where)
+    if args.fresh:
+        for fam in args.families:
+            try:
+                optuna.delete_study(study_name=study_name(fam, args.seeds, args.timesteps), storage=storage)
+            except KeyError:
+                pass
+    earlier = json.loads(args.continue_from.read_text())["trials"] if args.continue_from else None
+    print(f"PPO sweep: {len(args.families)} families × up to {args.max_trials} trials × {len(args.seeds)} seeds × "
+          f"{args.timesteps:,} agent-steps, at most {args.time_budget_min:g} min in this process; studies in {where}",
+          flush=True)
+    try:
+        with stop_on_signals():
+            result = run_sweep(args.families, args.seeds, args.timesteps, 60 * args.time_budget_min, args.max_trials,
+                               sampler_seed=args.sampler_seed, n_startup_trials=args.n_startup_trials,
+                               warm_start=earlier, progress=lambda s: print(s, flush=True), storage=storage)
+    except Stopped as stop:
+        print(f"\nstopped by {signal.Signals(stop.signum).name}: the completed trials are in {where}; to resume, "
+              "rerun the same command", file=sys.stderr, flush=True)
+        raise SystemExit(128 + stop.signum) from None
+    result["metadata"] = run_metadata()
+    result["storage"] = where
+    return result
 
 
 if __name__ == "__main__":

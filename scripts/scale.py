@@ -6,13 +6,21 @@
 
 Writes DIR/scale.json, DIR/scale.md and DIR/scale.png (see experiments/scale.py and docs/scale.md).
 Under torchrun each process runs its shard; rank 0 writes the outputs.
+
+Each N is a job (docs/long_runs.md): its record goes to DIR/records/ when it is measured, a rerun
+with the same --out skips the measured N (--fresh measures all again), Ctrl-C / SIGTERM stop
+cleanly, one process writes a folder at a time. The jobs run one after another: they are
+timings, and side by side they would time each other. --compare-backends and --check-cost run
+after the jobs, every time.
 """
 from __future__ import annotations
 
 import argparse
 import os
 
-from experiments.scale import METHODS, ScaleConfig, check_every_cost, compare_backends, run_scale, write_outputs
+from experiments.jobs import cli_session, run_jobs
+from experiments.scale import (METHODS, ScaleConfig, check_every_cost, compare_backends, scale_jobs, scale_payload,
+                               write_outputs)
 from mechanism.errors import MechanismError
 
 
@@ -49,6 +57,7 @@ def main() -> None:
     ap.add_argument("--out", default="runs/scale", help="output folder (default runs/scale, ignored by git)")
     ap.add_argument("--check-cost", action="store_true",
                     help="also time small planner loops for check_every in 1, 4, 16, 64 (one torch thread)")
+    ap.add_argument("--fresh", action="store_true", help="delete --out's records and measure every N again")
     ap.add_argument("--compare-backends", action="store_true",
                     help="also time every CPU tool for the fused step (numba, torch, torch.compile, numpy) at each N")
     args = ap.parse_args()
@@ -61,17 +70,22 @@ def main() -> None:
         cfg.validate()
     except MechanismError as exc:
         ap.error(str(exc))
-    payload = run_scale(cfg)
-    if args.compare_backends:
-        payload["backends"] = [row for n in args.n_agents for row in compare_backends(n, args.dtype)]
-    if args.check_cost:
+    jobs = scale_jobs(cfg)
+    with cli_session(args.out, lambda m: ap.error(f"argument --out: {m}")):
         import torch
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        payload["check_every_cost"] = check_every_cost()
-        torch.set_num_threads(threads)
-    paths = write_outputs(payload, args.out)
+        result = run_jobs(jobs, args.out, fresh=args.fresh, threads=torch.get_num_threads(), desc="scale")
+        if result.missing:
+            ap.exit(1, f"not measured: {', '.join(result.missing)}; rerun the same command to measure them\n")
+        payload = scale_payload(cfg, [rec for records in result.records for rec in records])
+        if args.compare_backends:
+            payload["backends"] = [row for n in args.n_agents for row in compare_backends(n, args.dtype)]
+        if args.check_cost:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            payload["check_every_cost"] = check_every_cost()
+            torch.set_num_threads(threads)
+        paths = write_outputs(payload, args.out)
     print(paths["md"].read_text())
     print("wrote", ", ".join(str(p) for p in paths.values()))
 

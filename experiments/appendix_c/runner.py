@@ -13,6 +13,7 @@ import torch
 
 from mbi_envs.evaluation import json_safe
 
+from ..jobs import Job
 from .config import Config
 from .convergence import c1, c1_checks, c2, c2_checks, c3, c3_checks
 from .landscape import c5, c5_checks, c10, c10_checks
@@ -23,7 +24,8 @@ from .scaling import c18, c18_checks
 from .stability import c7, c7_checks, c8, c8_checks, c9, c9_checks
 from .tracking import c13, c13_checks, c15, c15_checks, c16, c16_checks
 
-__all__ = ["EXPERIMENTS", "CHECKS", "run_all", "sanitize", "key_number", "run_metadata"]
+__all__ = ["EXPERIMENTS", "CHECKS", "run_all", "sanitize", "key_number", "run_metadata", "appendix_jobs", "run_entry",
+           "error_entry"]
 
 EXPERIMENTS: dict[str, Callable[[Config], dict]] = {
     "C.1": c1, "C.2": c2, "C.3": c3, "C.4": c4, "C.5": c5, "C.6": c6, "C.7": c7, "C.8": c8, "C.9": c9,
@@ -81,6 +83,42 @@ def _run(cfg: Config, ids: list[str], progress: bool, results: dict[str, dict]) 
     if bar is not None:
         bar.close()
     return results
+
+
+def appendix_jobs(cfg: Config, only: list[str] | None = None) -> list[Job]:
+    """The selected experiments as a job set (``experiments.jobs``): one job per id, configured by
+    the id and every field of ``cfg`` but ``out`` (so a changed iteration count is a new job)."""
+    ids = list(EXPERIMENTS) if not only else list(only)
+    unknown = [i for i in ids if i not in EXPERIMENTS]
+    if unknown:
+        raise ValueError(f"unknown experiment ids {unknown}; choose from {list(EXPERIMENTS)}")
+    fields = json_safe({k: v for k, v in dataclasses.asdict(cfg).items() if k != "out"})
+    return [Job(run_entry, {"experiment": eid, "config": fields}, label=eid) for eid in ids]
+
+
+def run_entry(job: dict[str, Any]) -> dict[str, Any]:
+    """One experiment of an :func:`appendix_jobs` job: its JSON-safe entry, plot specs included
+    (figures are drawn from the records). An experiment that raises raises: the job gets no
+    record, so a resumed run tries it again."""
+    defaults = Config()
+    cfg = Config(**{k: (tuple(v) if isinstance(getattr(defaults, k), tuple) else v) for k, v in job["config"].items()})
+    threads = torch.get_num_threads()
+    torch.set_num_threads(RUN_THREADS)
+    try:
+        t0 = time.perf_counter()
+        torch.manual_seed(cfg.seed)
+        entry = EXPERIMENTS[job["experiment"]](cfg)
+        entry["status"] = "ok"
+        entry["seconds"] = time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(threads)
+    return json_safe(entry)
+
+
+def error_entry(message: str) -> dict[str, Any]:
+    """The entry of an experiment that raised (its job's error text), as :func:`run_all` records it."""
+    last = message.strip().splitlines()[-1] if message.strip() else "error"
+    return {"status": "error", "error": last, "traceback": message, "verdict": None, "figures": []}
 
 
 def _cpu_model() -> str:

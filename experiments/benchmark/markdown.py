@@ -132,12 +132,24 @@ def _scenario_section(scenario: dict[str, Any], rows: list[dict[str, Any]]) -> l
     return lines + [""]
 
 
+def _unfinished(cfg: dict[str, Any]) -> list[str]:
+    """A resumable run's report says which planned runs have no record (docs/long_runs.md)."""
+    missing = cfg.get("unfinished") or []
+    if not missing:
+        return []
+    shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+    return [f"**Incomplete: {len(missing)} of {cfg.get('planned_runs')} planned runs have no record** "
+            f"(not run yet, interrupted or failed): {shown}. Every table below covers only the runs that "
+            "finished; rerun the same command with the same `--out` to finish the rest.", ""]
+
+
 def to_markdown(payload: dict[str, Any]) -> str:
     """The human-readable report of a benchmark payload (see :func:`build_payload`)."""
     cfg = payload["config"]
     lines = ["# MBI vs PPO vs classical solvers: measured head-to-head", "",
              f"Mode `{cfg['mode']}`, budget factor {cfg['budget']}, seeds {cfg['seeds']}, "
              f"{len(payload['records'])} runs in {cfg['total_seconds']:.0f} s on {cfg['machine']}.", "",
+             *_unfinished(cfg),
              "Cells: median over seeds [95% bootstrap CI of the median, scipy percentile method, 2000 resamples]; "
              "`never (k/n)`: k of n seeds never reached it within the budget; `—`: not applicable or undefined. "
              "Loss gap = L − L* under the true types (C.10: vs the global minimum). Agent-steps = joint steps × N. "

@@ -1,16 +1,21 @@
 """The default contenders, the benchmark loop, the planned run count and a run-time estimate."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from mbi_envs.evaluation import json_safe
+
+from ..jobs import Job
 
 from .mbi import Contender, MBIContender
 from .others import ClassicalContender, PPOContender
 from .records import RunRecord
 from .scenarios import BenchScenario
 
-__all__ = ["default_contenders", "run_benchmark", "planned_runs", "estimate_runtime"]
+__all__ = ["default_contenders", "run_benchmark", "planned_runs", "estimate_runtime", "benchmark_jobs", "run_job"]
 
 
 def default_contenders() -> list[Contender]:
@@ -35,6 +40,25 @@ def run_benchmark(scenario_list: Sequence[BenchScenario], seeds: Sequence[int],
                 if progress is not None:
                     progress(f"{scenario.key} {contender.name} seed {seed}")
     return records
+
+
+def benchmark_jobs(mode: str, budget: float, scenario_list: Sequence[BenchScenario],
+                   seeds: Sequence[int]) -> list[Job]:
+    """The benchmark as a job set, in :func:`run_benchmark`'s order: one :class:`~experiments.jobs.Job`
+    per (scenario, applicable default contender, seed), configured by ``mode``, ``budget``, the
+    scenario key, the contender name and the seed (the key of its record file)."""
+    return [Job(run_job, {"mode": mode, "budget": float(budget), "scenario": s.key, "contender": c.name,
+                          "seed": int(seed)}, label=f"{s.key} {c.name} seed {seed}")
+            for s in scenario_list for c in default_contenders() if c.applies_to(s) for seed in seeds]
+
+
+def run_job(config: dict[str, Any]) -> dict[str, Any]:
+    """One benchmark run from a :func:`benchmark_jobs` config: the JSON-safe :class:`RunRecord`."""
+    from .scenarios import scenarios
+
+    scenario = scenarios(config["mode"], config["budget"], [config["scenario"]])[0]
+    contender = next(c for c in default_contenders() if c.name == config["contender"])
+    return json_safe(asdict(contender.run(scenario, int(config["seed"]))))
 
 
 def planned_runs(scenario_list: Sequence[BenchScenario], seeds: Sequence[int],
