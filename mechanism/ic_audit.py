@@ -68,7 +68,7 @@ class AuditConfig:
     ``n_grid``/``n_starts``/``n_lbfgs``: the scalar report search at the truthful profile (and
     for interim regret); ``dsic_profiles``/``dsic_refine``: the DSIC search over profiles
     (:func:`mechanism.ic_search.dsic_search`: corners, this many Sobol points and as many prior
-    draws, then a hill climb from the ``dsic_refine`` worst per agent; the own report at each
+    draws, then a hill climb of ``dsic_climb_steps`` steps from the ``dsic_refine`` worst per agent; the own report at each
     profile by a ``profile_grid``-point grid and ``profile_golden`` golden-section steps); ``ir_bb_profiles``: truthful
     profiles scanned for IR and budget-balance violations; ``n_expected``: i.i.d. profiles for the
     expected ex-post regret; ``n_train``/``n_test``: draws of the others' types that choose the
@@ -83,6 +83,7 @@ class AuditConfig:
     coalition_starts: int = 1
     dsic_profiles: int = 1024
     dsic_refine: int = 4
+    dsic_climb_steps: int = 40
     profile_grid: int = 33
     profile_golden: int = 48
     ir_bb_profiles: int = 4096
@@ -102,7 +103,7 @@ class AuditConfig:
         """For tests: a few seconds per audit (the regrets of the DPM/VCG rules stay exact: the
         utilities are smooth and unimodal, so the Brent search still converges)."""
         return cls(**{**dict(n_grid=9, n_starts=1, n_lbfgs=0, coalition_grid=5, coalition_starts=0, dsic_profiles=32,
-                             dsic_refine=1, profile_grid=9, profile_golden=30, ir_bb_profiles=64, n_expected=256, n_train=64, n_test=256,
+                             dsic_refine=1, dsic_climb_steps=8, profile_grid=9, profile_golden=30, ir_bb_profiles=64, n_expected=256, n_train=64, n_test=256,
                              interim_types=2, agv_samples=32), **kw})
 
     @classmethod
@@ -373,7 +374,7 @@ def dsic_label(game: ReportingGame, rule: PaymentRule, c: AuditConfig, prior: In
     """DSIC from :func:`mechanism.ic_search.dsic_search` over the agents whose report is read."""
     agents = [i for i in range(game.n_agents) if rule.reads_report(i)]
     s = dsic_search(game, rule, agents=agents, n_profiles=c.dsic_profiles, n_refine=c.dsic_refine, prior=prior,
-                    seed=c.seed, n_grid=c.profile_grid, n_golden=c.profile_golden)
+                    seed=c.seed, n_grid=c.profile_grid, n_golden=c.profile_golden, climb_steps=c.dsic_climb_steps)
     notes = [f"agents {ignored} are not searched: the rule ignores their reports"
              for ignored in [[i for i in range(game.n_agents) if not rule.reads_report(i)]] if ignored]
     label = label_from_search("dsic", s["max_regret"], tolerance, k=s["k"], search=s["search"],

@@ -128,14 +128,14 @@ def profile_design(game: ReportingGame, n: int, seed: int, prior: IndependentPri
 
 def dsic_search(game: ReportingGame, rule: PaymentRule, *, agents: Sequence[int] | None = None,
                 n_profiles: int = 1024, n_refine: int = 4, prior: IndependentPrior | None = None, seed: int = 0,
-                n_grid: int = 33, n_golden: int = 48) -> dict[str, Any]:
+                n_grid: int = 33, n_golden: int = 48, climb_steps: int = 40) -> dict[str, Any]:
     """The largest ex-post regret ``ρ_i(θ_i, R_{−i})`` found over agents, own types and the
     others' report profiles.
 
     Search: :func:`profile_design` (truth, corners, ``n_profiles`` Sobol points, ``n_profiles``
     prior draws), each profile's own-report maximisation by :func:`batched_maximize`, then
     Nelder–Mead over the whole profile (own type and others' reports, clipped to the box) from
-    the ``n_refine`` worst profiles per agent. Returns ``max_regret``, the ``witness`` (agent,
+    the ``n_refine`` worst profiles per agent (``climb_steps`` steps). Returns ``max_regret``, the ``witness`` (agent,
     type, others' reports, best report, gain), ``k`` (profiles evaluated, refinement included),
     ``per_agent`` maxima, and ``search`` (a description for labels).
     """
@@ -150,7 +150,7 @@ def dsic_search(game: ReportingGame, rule: PaymentRule, *, agents: Sequence[int]
         order = np.argsort(-res["gain"])[: max(1, n_refine)]
         X, G, Rep = P[order].copy(), res["gain"][order].copy(), res["best_report"][order].copy()
         if n_refine > 0:
-            X, G, Rep, used = _local_search(game, rule, i, X, G, Rep, rng, n_grid, n_golden)
+            X, G, Rep, used = _local_search(game, rule, i, X, G, Rep, rng, n_grid, n_golden, climb_steps)
             k += used
         m = int(np.argmax(G))
         row, g = X[m], float(G[m])
@@ -163,21 +163,21 @@ def dsic_search(game: ReportingGame, rule: PaymentRule, *, agents: Sequence[int]
     return {"max_regret": max(best["gain"], 0.0), "witness": best, "k": k, "per_agent": per_agent,
             "agents": agents, "profiles_per_agent": len(P),
             "search": (f"profiles of (own type, others' reports) in the report box: {sources}; own report by "
-                       f"a {n_grid}-point grid + golden section; a batched Gaussian hill climb ({_CLIMB_STEPS} steps × {_CLIMB_PROPOSALS} "
+                       f"a {n_grid}-point grid + golden section; a batched Gaussian hill climb ({climb_steps} steps × {_CLIMB_PROPOSALS} "
                        f"proposals, step halving) from the {n_refine} worst per agent")}
 
 
-_CLIMB_STEPS, _CLIMB_PROPOSALS = 40, 16
+_CLIMB_PROPOSALS = 16
 
 
 def _local_search(game: ReportingGame, rule: PaymentRule, i: int, X: np.ndarray, G: np.ndarray, Rep: np.ndarray,
-                  rng: np.random.Generator, n_grid: int, n_golden: int) -> tuple[np.ndarray, ...]:
+                  rng: np.random.Generator, n_grid: int, n_golden: int, steps: int) -> tuple[np.ndarray, ...]:
     """Hill climb on ``ρ_i`` over whole profiles from each row of ``X`` at once: Gaussian
     proposals (step 10% of the box, halved after a step without improvement), clipped to the box."""
     width = game.high - game.low
     step = np.full(len(X), 0.1)
     used = 0
-    for _ in range(_CLIMB_STEPS):
+    for _ in range(steps):
         prop = X[:, None, :] + step[:, None, None] * width * rng.standard_normal((len(X), _CLIMB_PROPOSALS, X.shape[1]))
         prop = np.clip(prop, game.low, game.high).reshape(-1, X.shape[1])
         r = regret_at_profiles(game, rule, i, prop, n_grid=n_grid, n_golden=n_golden)
