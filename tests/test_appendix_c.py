@@ -179,10 +179,14 @@ def test_c16_compares_with_the_printed_per_agent_table(fresh):
                        ("measured", ["max_abs_x_error"], 0.1, "claim", "false", "false")])
 
 
-def _c18_measured(mock, expo, largest=1e6):
-    return {"fitted_exponent": {"mock_exponent": mock, "autograd_exponent": expo, "analytic_exponent": expo,
-                                "fused_exponent": expo},
-            "fit_range_min_N": 1e5, "largest_N_measured": largest, "machine_memory_bytes": 8e9}
+def _c18_measured(mock, expo, largest=1e6, ci=None):
+    fit = {"mock_exponent": mock}
+    for m in ("autograd", "analytic", "fused"):
+        fit[f"{m}_exponent"] = expo
+        if ci is not None:
+            fit[f"{m}_exponent_ci95"] = list(ci)
+    return {"fitted_exponent": fit, "fit_range_min_N": 1e5, "largest_N_measured": largest,
+            "machine_memory_bytes": 8e9}
 
 
 def test_c18_is_judged_part_by_part():
@@ -191,9 +195,23 @@ def test_c18_is_judged_part_by_part():
         v = verdict(CHECKS["C.18"](_c18_measured(mock, auto), {}))
         assert (v["numbers"], v["claim"]) == expected, (mock, auto)
     parts = verdict(CHECKS["C.18"](_c18_measured(1.0, 1.0), {}))["parts"]
-    assert parts[0]["part"] == "O(N) for N = 1e+05 … 1e+06 (measured)" and parts[0]["status"] == "holds"
-    assert parts[1]["part"] == "feasible up to N = 1e+10" and parts[1]["status"] == "untested"
-    assert "1e+06" in parts[1]["untested_because"] and "80 GB" in parts[1]["untested_because"]
+    assert parts[0]["part"] == "O(N) for N = 1e+05 … 1e+06 (measured), autograd" and parts[0]["status"] == "holds"
+    assert [p["part"].rsplit(", ", 1)[-1] for p in parts[:3]] == ["autograd", "analytic", "fused"]
+    assert parts[3]["part"] == "feasible up to N = 1e+10" and parts[3]["status"] == "untested"
+    assert "1e+06" in parts[3]["untested_because"] and "80 GB" in parts[3]["untested_because"]
+
+
+def test_c18_exponent_is_decided_by_its_confidence_interval():
+    """A point estimate of 1.35 whose 95% CI straddles 1.2 cannot make O(N) false (nor true):
+    that part is untested; a CI entirely above 1.2 is false, entirely below holds."""
+    def status(expo, ci):
+        return [p["status"] for p in verdict(CHECKS["C.18"](_c18_measured(1.0, expo, ci=ci), {}))["parts"][:3]]
+
+    assert status(1.35, (-0.2, 2.9)) == ["untested"] * 3
+    assert status(1.5, (1.3, 1.7)) == ["false"] * 3
+    assert status(1.05, (0.95, 1.15)) == ["holds"] * 3
+    v = verdict(CHECKS["C.18"](_c18_measured(1.0, 1.35, ci=(-0.2, 2.9)), {}))
+    assert v["claim"] == "untested"
 
 
 @pytest.fixture(scope="module")
