@@ -148,6 +148,7 @@ def test_c10_minima_are_enumerated_not_sampled(fresh):
                                    ("measured", ["loss"], lambda v: 1.1 * v, "numbers", "reproduced", "differs")])
 
 
+@pytest.mark.slow
 def test_c13_runs_in_float32_and_the_dtype_matters(fresh):
     """The spec's float32 run reproduces the notebook's printed Σx = 7.124358 and error 0.000055;
     the float64 run beside it does not (7.124359), so a float64-only C.13 would be caught."""

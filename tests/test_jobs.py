@@ -141,6 +141,7 @@ def test_second_process_on_the_same_folder_exits_naming_the_holder(tmp_path):
     assert f"in use by pid {first.pid} on host" in second.stderr and "jobs_support.py" in second.stderr
 
 
+@pytest.mark.slow
 def test_fault_sigkill_at_random_moments_then_resume_equals_uninterrupted(tmp_path):
     """Big records (≈ 0.25 MB of JSON each) so that a kill often lands in a write: a non-atomic
     write would leave a truncated record file, which the check after each kill finds."""
