@@ -131,11 +131,20 @@ def write_markdown(results: dict[str, Any], out: Path) -> None:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     torch.set_num_threads(1)
+    from experiments.jobs import cli_session
+
+    def refuse(message: str) -> None:
+        raise SystemExit(f"ic_audit.py: error: argument --out: {message}")
+
+    with cli_session(args.out, refuse, resume_hint="rerun the same command (the audit is one job: it starts over)",
+                     status=lambda: "nothing written (the audit writes its files at the end)") as out:
+        return _run(args, Path(out))
+
+
+def _run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     from mbi_envs.evaluation import json_safe
     from mechanism.ic_audit import AuditConfig, audit_c4, audit_c17, dpm_regret_vs_n
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     cfg = (AuditConfig.full if args.full else AuditConfig.quick)(seed=args.seed)
     began = time.perf_counter()
     results: dict[str, Any] = {"mode": "full" if args.full else "quick", "c4": audit_c4(cfg), "c17": audit_c17(cfg),

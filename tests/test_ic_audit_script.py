@@ -33,3 +33,12 @@ def test_ic_audit_rejects_negative_ppo_steps(tmp_path):
 
     with pytest.raises(SystemExit):
         ic_audit.parse_args(["--out", str(tmp_path), "--ppo-steps", "-1"])
+
+
+def test_ic_audit_refuses_a_file_as_out_before_any_work(tmp_path):
+    import ic_audit
+
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    with pytest.raises(SystemExit, match="--out"):
+        ic_audit.main(["--quick", "--out", str(target)])
