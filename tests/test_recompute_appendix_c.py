@@ -154,3 +154,27 @@ def test_c17_penalties_and_prior_expectations_recomputed(monkeypatch):
     # at 3,000 steps the penalties are far from the paper's: the numbers axis says so
     assert e["verdict"]["numbers"] == "differs"
     assert e["verdict"]["claim"] == "holds"  # mean belief lowers the expected loss; grid optimum = E[λ1]
+
+
+def test_verdicts_rederive_from_the_written_json():
+    """Cheap experiments recomputed at tiny size: every verdict is what the registered checks give
+    on the measurements as written to JSON (so a reader of the JSON re-derives it), each verdict is
+    a legal pair, and the ones fixed by closed forms are what they must be (C.3's closed-form
+    dispatch reproduced/holds, C.14 reproduced/false). Kills: a check reading a field that is not
+    written (or written sanitised), verdict() mis-combining axes, C.14's claim comparison flipped."""
+    import json
+
+    from experiments.appendix_c import CHECKS, CLAIMS, NUMBERS, run_all, sanitize
+
+    ids = ["C.3", "C.14", "C.15", "C.16"]
+    results = run_all(Config.tiny(), only=ids, progress=False)
+    written = json.loads(json.dumps(sanitize(results), allow_nan=False))
+    assert list(written) == ids
+    for eid, e in written.items():
+        assert e["status"] == "ok", eid
+        v = verdict(CHECKS[eid](e["measured"], e["reference"]))
+        assert v["numbers"] in NUMBERS and v["claim"] in CLAIMS, eid
+        assert (v["numbers"], v["claim"]) == (e["verdict"]["numbers"], e["verdict"]["claim"]), eid
+        assert [c["passed"] for c in v["checks"]] == [c["passed"] for c in e["verdict"]["checks"]], eid
+    assert (written["C.3"]["verdict"]["numbers"], written["C.3"]["verdict"]["claim"]) == ("reproduced", "holds")
+    assert (written["C.14"]["verdict"]["numbers"], written["C.14"]["verdict"]["claim"]) == ("reproduced", "false")
