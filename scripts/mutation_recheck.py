@@ -5,8 +5,9 @@ For every mutant name (arguments, or one per line on stdin), take its diff from 
 run ``pytest -x -q -n 0 <tests>``, restore the file, and print ``killed`` / ``survived`` /
 ``unplantable`` per mutant. Nothing is left modified (the file is restored in a ``finally``).
 
-    nice -n 15 python scripts/mutation_recheck.py --tests tests/test_mutants_verdicts.py \\
-        experiments.appendix_c.verdicts.x_within__mutmut_14 ...
+    nice -n 15 python scripts/mutation_recheck.py experiments.appendix_c.verdicts.x_within__mutmut_14 \\
+        ... --tests tests/test_mutants_verdicts.py
+    grep survived results.txt | python scripts/mutation_recheck.py --tests tests/test_x.py
 
 Used for docs/testing.md: mutmut's own run measures the suite as configured; survivors are then
 re-checked here against the tests written for them.
@@ -62,6 +63,8 @@ def main() -> None:
     ap.add_argument("--tests", nargs="+", required=True, help="pytest paths to run against each mutant")
     ap.add_argument("names", nargs="*", help="mutant names (default: read from stdin)")
     args = ap.parse_args()
+    if not args.names and sys.stdin.isatty():
+        ap.error("give mutant names before --tests, or pipe them on stdin")
     names = args.names or [line.split(":")[0].strip() for line in sys.stdin if line.strip()]
     for name in names:
         print(f"{name}: {check(name, args.tests)}", flush=True)
