@@ -25,6 +25,8 @@ def test_matches_printed_record_and_boundary():
     assert matches_printed("x", 1.085, "1.08")["passed"] and matches_printed("x", 1.075, "1.08")["passed"]
     assert matches_printed("x", 1.5, "1")["passed"] and not matches_printed("x", 1.5 + 1e-9, "1")["passed"]
     assert matches_printed("x", 0.5, "1")["passed"]
+    edge = 1.0 - 0.5 * (1 + 1e-12)                   # |edge − 1| equals the allowance exactly (Sterbenz)
+    assert matches_printed("x", edge, "1")["passed"] and not matches_printed("x", edge - 1e-15, "1")["passed"]
     assert matches_printed("x", 89.65, "89.6")["tolerance"].startswith("±0.05 ")
     assert matches_printed("x", 1200.0, "1.2e3")["passed"] and not matches_printed("x", 1251.0, "1.2e3")["passed"]
     for bad in (math.inf, -math.inf, math.nan, None):
