@@ -118,3 +118,31 @@ def test_evaluate_joint_actions_scores_with_the_truth_and_prices_with_the_belief
     priv = dynamics.evaluate_joint_actions(p, X, reward_mode="private", private_share=0.5, default=default)
     # P_i = λ_i x_i² + s (Σx − Y)² under the true types
     np.testing.assert_allclose(priv.private[0].numpy(), true * x ** 2 + 0.5 * (x.sum() - Y) ** 2, atol=1e-12)
+
+
+def test_types_coincide_compares_values_not_identity():
+    """Kills: ``is v or torch.equal`` → ``is v and torch.equal`` (equal values in distinct tensors)."""
+    lam = [0.1, 0.5, 0.2]
+    assert dynamics.types_coincide(aggregative_problem(3, 6.0, lam, true_lam=list(lam)))
+    assert not dynamics.types_coincide(aggregative_problem(3, 6.0, lam, true_lam=[0.1, 0.5, 0.3]))
+
+
+def test_evaluate_joint_actions_trusts_same_types_and_batches_marginals():
+    """A caller's ``same_types=True`` is trusted (the loss is the one evaluation, under the belief);
+    marginals with B = N = 3 broadcast per copy. Kills: ``same_types is None`` inverted or the
+    shortcut disabled, ``loss.unsqueeze(-1)`` → ``unsqueeze(-2)``."""
+    Y, belief, true = 6.0, np.array([0.1, 0.5, 0.2]), np.array([0.3, 0.5, 0.4])
+    p = aggregative_problem(3, Y, belief.tolist(), true_lam=true.tolist(), lower=float("-inf"))
+    X = torch.tensor([[[1.0], [2.0], [0.5]], [[3.0], [-1.0], [2.5]], [[0.0], [0.5], [1.5]]], dtype=torch.float64)
+    default = torch.zeros(3, 1, dtype=torch.float64)
+    trusted = dynamics.evaluate_joint_actions(p, X, reward_mode="team", private_share=0.0, default=default,
+                                              same_types=True)
+    for b in range(3):
+        assert float(trusted.loss[b]) == pytest.approx(_agg_loss(X[b].numpy(), Y, belief), abs=1e-12)
+    ev = dynamics.evaluate_joint_actions(p, X, reward_mode="difference", private_share=0.0, default=default)
+    for b in range(3):
+        x = X[b, :, 0].numpy()
+        for i in range(3):
+            z = x.copy()
+            z[i] = 0.0
+            assert float(ev.marginal[b, i]) == pytest.approx(_agg_loss(z, Y, true) - _agg_loss(x, Y, true), abs=1e-12)
