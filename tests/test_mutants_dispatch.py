@@ -102,3 +102,64 @@ def test_run_dispatch_argument_checks():
             run_dispatch(problem, pol, x0, **kw)
     with pytest.raises(InvalidParameterError, match="batch size 1"):
         run_dispatch(problem, pol, x0.repeat(2, 1, 1))
+
+
+def test_run_dispatch_documented_defaults():
+    """Kills: the defaults of multiplier_every / max_rounds / balance_tol / tau changed."""
+    import inspect
+
+    params = inspect.signature(run_dispatch).parameters
+    assert {k: params[k].default for k in ("multiplier_every", "max_rounds", "balance_tol", "tau")} == {
+        "multiplier_every": 200, "max_rounds": 200, "balance_tol": 1e-8, "tau": 1e-9}
+
+
+def test_first_round_is_the_planner_run_and_counts_add_up():
+    """Round 1 of run_dispatch is exactly ``run_planner(max_iters=multiplier_every, eps=0, tau)``
+    at the starting multiplier; counters accumulate over rounds. Kills: the iteration or
+    evaluation counters starting at 1 or subtracting, wall time subtracted, eps/tau not passed
+    through (the planner's defaults 1e-15 / 1e-10 or eps = 1 stop differently)."""
+    from mechanism import run_planner
+
+    case = load_case("ieee30")
+    problem = dispatch_problem(case)
+    x0 = torch.as_tensor((case.pmin + case.pmax) / 2).reshape(1, -1, 1)
+    step = dispatch_step_sizes(problem)
+    for tau in (1e-300, 1e-3):
+        one = run_planner(problem, GradientAgents(step), problem.project(x0), max_iters=40, eps=0.0, tau=tau,
+                          record_actions=False, record_every=40)
+        res = run_dispatch(problem, GradientAgents(step), x0, multiplier_every=40, max_rounds=1, tau=tau)
+        assert (res.iterations, res.evaluations, res.rounds) == (one.iterations, one.evaluations, 1), tau
+        np.testing.assert_allclose(res.P, one.X[0, :, 0].numpy(), rtol=0, atol=0)
+        assert len(res.trace) == 1 and res.trace[0][:2] == (one.iterations, 0.0)
+        assert res.trace[0][2] == pytest.approx(float(one.X.sum()) - case.demand, abs=1e-9)
+        many = run_dispatch(problem, GradientAgents(step), x0, multiplier_every=40, max_rounds=5, tau=tau)
+        its = [t[0] for t in many.trace]
+        assert its[0] == one.iterations and many.iterations == its[-1]
+        assert many.evaluations >= many.iterations and many.wall_seconds >= 0.0
+    single = run_dispatch(problem, GradientAgents(step), x0, multiplier_every=1, max_rounds=1)  # smallest legal
+    assert single.rounds == 1 and single.iterations == 1 and len(single.trace) == 1
+
+
+def test_run_dispatch_errors_name_the_argument():
+    """Kills: the validators given the wrong argument name (the message names the argument)."""
+    case = load_case("wood_wollenberg_3a")
+    problem = dispatch_problem(case)
+    x0 = torch.as_tensor((case.pmin + case.pmax) / 2).reshape(1, -1, 1)
+    pol = GradientAgents(dispatch_step_sizes(problem))
+    for kw, name in (({"multiplier_every": 0}, "multiplier_every"), ({"max_rounds": 0}, "max_rounds"),
+                     ({"balance_tol": -1.0}, "balance_tol"), ({"tau": -1.0}, "tau")):
+        with pytest.raises(InvalidParameterError, match=rf"(^|\W){name}(\W|$)"):
+            run_dispatch(problem, pol, x0, **kw)
+    with pytest.raises(Exception, match=r"(^|\W)x0(\W|$)"):
+        run_dispatch(problem, pol, torch.full((1, 3, 1), float("nan"), dtype=torch.float64))
+
+
+def test_normalized_loss_is_per_instance():
+    """Kills: ``costs.sum(-1)`` → ``costs.sum(None)`` in the scaled loss (sums over the batch)."""
+    case = load_case("wood_wollenberg_3a")
+    p = dispatch_problem(case, normalized=True)
+    X = torch.tensor([[[0.25], [0.5], [1.0]], [[0.0], [0.1], [0.9]]], dtype=torch.float64)
+    both = p.loss(X)
+    assert both.shape == (2,)
+    for b in range(2):
+        assert float(both[b]) == pytest.approx(float(p.loss(X[b:b + 1])[0]), rel=1e-14)
