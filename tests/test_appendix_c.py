@@ -220,14 +220,9 @@ def committed():
     return json.loads(COMMITTED.read_text())
 
 
-def test_committed_verdicts_are_what_the_checks_compute(committed):
-    """Every committed verdict is re-derived from the committed measurements by the same code."""
-    assert list(committed) == list(EXPERIMENTS) == list(CHECKS)
-    for eid, e in committed.items():
-        v = verdict(CHECKS[eid](e["measured"], e["reference"]))
-        assert v["numbers"] in NUMBERS and v["claim"] in CLAIMS
-        assert (v["numbers"], v["claim"]) == (e["verdict"]["numbers"], e["verdict"]["claim"]), eid
-        assert len(v["checks"]) == len(e["verdict"]["checks"]), eid
+# test_committed_verdicts_are_what_the_checks_compute (re-derived verdicts from the committed JSON)
+# is replaced by tests/test_recompute_appendix_c.py::test_verdicts_rederive_from_the_written_json,
+# which recomputes the entries at tiny size first (issue #22).
 
 
 def _set(d, path, value):
@@ -269,13 +264,8 @@ def test_wrong_measurement_flips_the_verdict(committed, eid, part, path, value, 
 
 
 
-def test_c14_names_both_quantities_and_identifies_the_papers_number(committed):
-    m, r = committed["C.14"]["measured"], committed["C.14"]["reference"]
-    assert m["optimum_shift"] == pytest.approx(r["loss"] - r["believed_optimal_loss"], abs=1e-12)
-    assert m["optimum_shift"] == pytest.approx(1.08, abs=0.005)            # the paper's 1.08
-    assert m["penalty"] == pytest.approx(committed["C.17"]["measured"]["penalty_belief_0.1"], abs=1e-12)
-    assert m["penalty"] == pytest.approx(1.186, abs=5e-4)                   # C.17's 1.186
-    assert set(m["quantities"]) == {"optimum_shift", "penalty"}
+# test_c14_names_both_quantities_and_identifies_the_papers_number (compared the committed JSON with
+# the paper) is replaced by tests/test_recompute_appendix_c.py, which recomputes C.14/C.17 (issue #22).
 
 
 def test_c9_error_bar_comes_from_independent_seeds(committed):
