@@ -12,10 +12,13 @@ keep their example counts under either profile; explicit ``@example`` cases alwa
 """
 import os
 
-from hypothesis import settings
+try:
+    from hypothesis import settings
+except ImportError:      # the BenchMARL venv runs tests/test_benchmarl_task.py without hypothesis
+    settings = None
 
-settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
-settings.register_profile("dev", deadline=None)
-
-_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if _ci else "dev"))
+if settings is not None:
+    settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+    settings.register_profile("dev", deadline=None)
+    _ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if _ci else "dev"))
