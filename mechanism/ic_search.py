@@ -84,6 +84,8 @@ def regret_at_profiles(game: ReportingGame, rule: PaymentRule, i: int, profiles:
     ``best_report`` and ``truthful_utility``, each ``(M,)``."""
     P = game.profiles(profiles, "profiles")
     M, N = P.shape
+    if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < N:
+        raise InvalidParameterError(f"agent i must be an index in [0, {N}), got {i!r}")
     theta = P[:, i]
 
     def u(reports: np.ndarray) -> np.ndarray:          # (M, K) own reports -> (M, K) utilities
@@ -139,7 +141,12 @@ def dsic_search(game: ReportingGame, rule: PaymentRule, *, agents: Sequence[int]
     type, others' reports, best report, gain), ``k`` (profiles evaluated, refinement included),
     ``per_agent`` maxima, and ``search`` (a description for labels).
     """
-    agents = list(range(game.n_agents)) if agents is None else [int(a) for a in agents]
+    agents = list(range(game.n_agents)) if agents is None else list(agents)
+    bad = [a for a in agents if isinstance(a, bool) or not isinstance(a, (int, np.integer)) or not 0 <= a < game.n_agents]
+    if bad:
+        raise InvalidParameterError(f"agents must be indices in [0, {game.n_agents}), got {bad!r}")
+    n_refine = require_int_at_least("n_refine", n_refine, 0)
+    climb_steps = require_int_at_least("climb_steps", climb_steps, 0)
     P, counts = profile_design(game, n_profiles, seed, prior)
     best: dict[str, Any] = {"gain": -math.inf}
     per_agent, k = [], 0

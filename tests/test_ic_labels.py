@@ -246,3 +246,17 @@ def test_ic_claim_checks_follow_the_recomputed_labels(which, c4_tiny, c17_tiny):
         broken = copy.deepcopy(ok)
         broken["claim_axis"][key] = bad
         assert verdict(ic_claim_checks(broken, which))["claim"] == "false"
+
+
+def test_search_inputs_are_checked_before_any_work():
+    from mechanism.errors import InvalidParameterError
+
+    game = aggregative_game(LAM, Y)
+    with pytest.raises(InvalidParameterError, match="agents"):
+        dsic_search(game, DPMLinearPrice(), agents=[5])
+    with pytest.raises(InvalidParameterError, match="n_refine"):
+        dsic_search(game, DPMLinearPrice(), n_refine=-1)
+    with pytest.raises(InvalidParameterError, match="agent i"):
+        regret_at_profiles(game, DPMLinearPrice(), 7, game.truth[None, :])
+    with pytest.raises(InvalidParameterError, match="lo < hi"):
+        batched_maximize(lambda r: r, np.ones(2), np.zeros(2))
