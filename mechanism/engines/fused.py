@@ -195,41 +195,31 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
         return sums.sum(), quads.sum()
 
     @jit
-    def kkt(x, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
+    def stats(x, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
+        """One read of x: ``Σx``, ``Σλx²`` (the sums), and at residual ``r`` the KKT residual
+        ``Σ(Π(x + G) − x)²`` with its rounding scale ``Σ(|x| + |G|)²``, ``G = −2r − 2λx``."""
         n = x.shape[0]
         n_chunks = (n + chunk - 1) // chunk
-        parts = np.zeros(n_chunks)
-        scale_parts = np.zeros(n_chunks)
+        parts = np.zeros((n_chunks, 4))
         for k in numba.prange(n_chunks):
+            s = 0.0
+            q = 0.0
             acc = 0.0
             acc_scale = 0.0
             for i in range(k * chunk, min(n, (k + 1) * chunk)):
                 xi = np.float64(x[i])
                 li = at(lam, i)
+                s += xi
+                q += li * xi * xi
                 v = min(max(xi - 2.0 * r - 2.0 * li * xi, at(lo, i)), at(hi, i))
                 acc += (v - xi) * (v - xi)
                 w = abs(xi) + abs(2.0 * r + 2.0 * li * xi)
                 acc_scale += w * w
-            parts[k] = acc
-            scale_parts[k] = acc_scale
-        return parts.sum(), scale_parts.sum()
-
-    @jit
-    def sums(x, lam, chunk):  # pragma: no cover - compiled
-        n = x.shape[0]
-        n_chunks = (n + chunk - 1) // chunk
-        s_parts = np.zeros(n_chunks)
-        q_parts = np.zeros(n_chunks)
-        for k in numba.prange(n_chunks):
-            s = 0.0
-            q = 0.0
-            for i in range(k * chunk, min(n, (k + 1) * chunk)):
-                v = np.float64(x[i])
-                s += v
-                q += at(lam, i) * v * v
-            s_parts[k] = s
-            q_parts[k] = q
-        return s_parts.sum(), q_parts.sum()
+            parts[k, 0] = s
+            parts[k, 1] = q
+            parts[k, 2] = acc
+            parts[k, 3] = acc_scale
+        return parts[:, 0].sum(), parts[:, 1].sum(), parts[:, 2].sum(), parts[:, 3].sum()
 
     # The compiled loop: ``k`` iterations of the step above in one call, with no Python in between.
     # Compiled without fastmath, so the residual ``r = S + shift`` is the same IEEE addition the
@@ -244,6 +234,14 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
             s, q = step(x, e, lam, lo, hi, s + shift, chunk)
             s_out[j] = s
             q_out[j] = q
+
+    @plain
+    def copy_rows(X_to, S_to, Q_to, X_from, S_from, Q_from):  # pragma: no cover - compiled
+        for b in range(X_to.shape[0]):
+            S_to[b] = S_from[b]
+            Q_to[b] = Q_from[b]
+            for i in range(X_to.shape[1]):
+                X_to[b, i] = X_from[b, i]
 
     def make_planner(step):
         """The planner loop around the step kernel ``step`` (compiled per coefficient type, as the step)."""
@@ -297,11 +295,7 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
                 if bad >= 0:
                     status, diverged_at = 2, checked_t + bad + 1
                     if keep:
-                        for b in range(B):
-                            S[b] = snap_s[b]
-                            Q[b] = snap_q[b]
-                            for i in range(n):
-                                X2[b, i] = snap[b, i]
+                        copy_rows(X2, S, Q, snap, snap_s, snap_q)
                     while n_rec > 0 and rec_its[n_rec - 1] > checked_t:
                         n_rec -= 1
                     t = checked_t
@@ -309,11 +303,7 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
                 t = end
                 checked_t = t
                 if keep:
-                    for b in range(B):
-                        snap_s[b] = S[b]
-                        snap_q[b] = Q[b]
-                        for i in range(n):
-                            snap[b, i] = X2[b, i]
+                    copy_rows(snap, snap_s, snap_q, X2, S, Q)
                 if test_conv:
                     ok = True
                     for b in range(B):
@@ -323,7 +313,7 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
                             ok = False
                     if ok:
                         for b in range(B):
-                            acc, acc_scale = kkt(X2[b], klam, klo, khi, S[b] + shift, chunk)
+                            _, _, acc, acc_scale = stats(X2[b], klam, klo, khi, S[b] + shift, chunk)
                             if not np.sqrt(acc) <= max(floor_unit * np.sqrt(acc_scale), tau):
                                 ok = False
                     if ok:
@@ -335,7 +325,7 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
 
         return planner
 
-    return {"step": step, "kkt": kkt, "sums": sums, "loop": loop, "planner": make_planner(step)}
+    return {"step": step, "stats": stats, "loop": loop, "planner": make_planner(step)}
 
 
 # ---------------------------------------------------------------------------------- torch backend
@@ -434,7 +424,8 @@ class FusedAggregative:
         out = []
         for b, row in enumerate(self._rows):
             if self.backend == "numba":
-                s, q = _numba_kernels(row.numel())["sums"](self._numpy[b], self._np_coef["lam"], CHUNK)
+                c = self._np_coef
+                s, q, _, _ = _numba_kernels(row.numel())["stats"](self._numpy[b], c["lam"], c["lo"], c["hi"], 0.0, CHUNK)
                 out.append(torch.tensor([s, q], dtype=torch.float64))
             else:
                 s, q = _torch_sums(row, self.coef.lam)
@@ -559,7 +550,7 @@ class FusedAggregative:
         for b, row in enumerate(self._rows):
             if self.backend == "numba":
                 k = self._np_coef
-                parts.append(_numba_kernels(row.numel())["kkt"](self._numpy[b], k["lam"], k["lo"], k["hi"], r[b], CHUNK))
+                parts.append(_numba_kernels(row.numel())["stats"](self._numpy[b], k["lam"], k["lo"], k["hi"], r[b], CHUNK)[2:])
             else:
                 parts.append(tuple(float(v) for v in _torch_kkt(row, self.coef, self.residual[b])))
         local = torch.tensor(parts, dtype=torch.float64, device=self.X.device).reshape(-1, 2)  # NCCL: on the device
