@@ -90,9 +90,10 @@ def _place_markers(ax, lines: list[Any], stars: list[Any], per_line: int = 6, cl
         ok = np.isfinite(frac).all(axis=1) & (frac[:, 1] >= 0) & (frac[:, 1] <= 1)
         keep = []
         for k in range(per_line):
-            hits = np.flatnonzero(ok & (frac[:, 0] >= (k + (i + 0.5) / n) / per_line))
-            if not hits.size:
-                continue
+            target = (k + (i + 0.5) / n) / per_line
+            hits = np.flatnonzero(ok & (frac[:, 0] >= target))
+            if not hits.size or frac[hits[0], 0] - target > 0.5 / (per_line * n):
+                continue  # no point of this line near its own x position: no marker there
             j = int(hits[0])
             d = np.hypot((star_xy[:, 0] - frac[j, 0]) * width, (star_xy[:, 1] - frac[j, 1]) * height)
             if not (d < clear_px).any():
