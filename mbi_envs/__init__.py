@@ -11,11 +11,13 @@ One generic :class:`MechanismEnv` over any :class:`mechanism.Problem`; scenarios
 ``[-1, 1]``-action view for SB3 and SuperSuit in :mod:`mbi_envs.wrappers`. Every scenario module
 follows PettingZoo's convention (``from mbi_envs.scenarios import symmetric_parallel_v0;
 symmetric_parallel_v0.parallel_env(max_cycles=...)``, also ``env`` and ``raw_env``).
+Your own problem: ``mbi_envs.register("my_problem_v0", build)`` with ``build(**kwargs) -> Scenario``
+(tutorial: ``docs/your_problem.md``).
 """
 from .env import MODES, REWARD_MODES, MechanismEnv
 from .evaluation import EpisodeRecord, EvaluationResult, evaluate
 from .policies import ConstantPolicy, MBIPolicy, Policy
-from .registry import env_ids, make, make_aec
+from .registry import env_ids, make, make_aec, register, unregister
 from .scenario import Scenario
 from .gym_wrapper import CentralizedEnv, gym_id, register_gym_envs
 from .wrappers import float32_view
@@ -24,5 +26,5 @@ from .vector import VectorMechanismEnv, make_vec  # batched envs (B copies as te
 register_gym_envs()
 
 __all__ = ["MechanismEnv", "MODES", "REWARD_MODES", "EpisodeRecord", "EvaluationResult", "evaluate",
-           "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "Scenario",
+           "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "register", "unregister", "Scenario",
            "CentralizedEnv", "gym_id", "register_gym_envs", "float32_view", "VectorMechanismEnv", "make_vec"]

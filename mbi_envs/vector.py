@@ -25,7 +25,7 @@ from mechanism.problem import resolve_device, resolve_dtype
 
 from . import dynamics
 from .env import MechanismEnv
-from .registry import COMMON_KWARGS, scenario_kwargs, scenario_module
+from .registry import COMMON_KWARGS, build_scenario, scenario_kwargs
 from .scenario import Scenario
 
 __all__ = ["VectorMechanismEnv", "make_vec"]
@@ -285,6 +285,6 @@ def make_vec(env_id: str, num_envs: int = 1, **kwargs: Any) -> VectorMechanismEn
     if unknown:
         raise InvalidParameterError(f"{env_id}: unknown keyword argument(s) {unknown} for make_vec; allowed: "
                                     f"{sorted(common) + sorted(VECTOR_KWARGS) + sorted(allowed)}")
-    scenario = scenario_module(env_id).build(**{k: v for k, v in kwargs.items() if k in allowed})
+    scenario = build_scenario(env_id, **{k: v for k, v in kwargs.items() if k in allowed})
     rest = {k: v for k, v in kwargs.items() if k not in allowed}
     return VectorMechanismEnv(scenario, num_envs, **rest)
