@@ -18,7 +18,7 @@ from .env import MODES, REWARD_MODES, MechanismEnv
 from .evaluation import EpisodeRecord, EvaluationResult, evaluate
 from .policies import ConstantPolicy, MBIPolicy, Policy
 from .registry import env_ids, make, make_aec, register, unregister
-from .scenario import Scenario
+from .scenario import Scenario, fixed_start, uniform_start
 from .gym_wrapper import CentralizedEnv, gym_id, register_gym_envs
 from .wrappers import float32_view
 from .vector import VectorMechanismEnv, make_vec  # batched envs (B copies as tensors)
@@ -27,4 +27,5 @@ register_gym_envs()
 
 __all__ = ["MechanismEnv", "MODES", "REWARD_MODES", "EpisodeRecord", "EvaluationResult", "evaluate",
            "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "register", "unregister", "Scenario",
+           "fixed_start", "uniform_start",
            "CentralizedEnv", "gym_id", "register_gym_envs", "float32_view", "VectorMechanismEnv", "make_vec"]
