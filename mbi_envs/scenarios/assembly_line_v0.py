@@ -24,8 +24,8 @@ from typing import Any
 
 from mechanism import assembly_line_problem
 
-from ..scenario import (Scenario, fixed_start, pettingzoo_constructors, quadratic_incentive_bound,
-                        symmetric_box, uniform_start)
+from ..scenario import Scenario, fixed_start, quadratic_incentive_bound, symmetric_box, uniform_start
+from ..registry import pettingzoo_constructors
 
 ENV_ID = "assembly_line_v0"
 GYM_ID = "mbi_envs/AssemblyLine-v0"

@@ -26,8 +26,8 @@ from typing import Any
 
 from mechanism import coupled_resource_problem
 
-from ..scenario import (Scenario, fixed_start, global_reference, pettingzoo_constructors,
-                        quadratic_incentive_bound, uniform_start)
+from ..scenario import Scenario, fixed_start, global_reference, quadratic_incentive_bound, uniform_start
+from ..registry import pettingzoo_constructors
 
 ENV_ID = "coupled_resource_v0"
 GYM_ID = "mbi_envs/CoupledResource-v0"

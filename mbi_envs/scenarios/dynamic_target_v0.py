@@ -30,7 +30,8 @@ import numpy as np
 from mechanism.errors import require_finite_number, require_int_at_least
 
 from . import heterogeneous_parallel_v0 as het
-from ..scenario import Scenario, SwitchAt, pettingzoo_constructors
+from ..scenario import Scenario, SwitchAt
+from ..registry import pettingzoo_constructors
 
 ENV_ID = "dynamic_target_v0"
 GYM_ID = "mbi_envs/DynamicTarget-v0"

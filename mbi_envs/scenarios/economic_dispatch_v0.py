@@ -46,7 +46,8 @@ from mechanism import Problem
 from mechanism.problems.dispatch import dispatch_problem, generation_cost, megawatts, price
 from mechanism.errors import require_int_at_least
 
-from ..scenario import Scenario, pettingzoo_constructors
+from ..scenario import Scenario
+from ..registry import pettingzoo_constructors
 
 ENV_ID = "economic_dispatch_v0"
 GYM_ID = "mbi_envs/EconomicDispatch-v0"

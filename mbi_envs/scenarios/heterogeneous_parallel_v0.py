@@ -28,8 +28,8 @@ import numpy as np
 from mechanism import InvalidParameterError, aggregative_problem
 from mechanism.errors import require_int_at_least
 
-from ..scenario import (Scenario, aggregative_incentive_bound, fixed_start,
-                        pettingzoo_constructors, uniform_start)
+from ..scenario import Scenario, aggregative_incentive_bound, fixed_start, uniform_start
+from ..registry import pettingzoo_constructors
 
 ENV_ID = "heterogeneous_parallel_v0"
 GYM_ID = "mbi_envs/HeterogeneousParallel-v0"

@@ -26,7 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import heterogeneous_parallel_v0 as het
-from ..scenario import Scenario, pettingzoo_constructors
+from ..scenario import Scenario
+from ..registry import pettingzoo_constructors
 
 ENV_ID = "hidden_cost_v0"
 GYM_ID = "mbi_envs/HiddenCost-v0"

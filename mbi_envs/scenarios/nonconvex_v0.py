@@ -29,8 +29,8 @@ import numpy as np
 
 from mechanism import Problem, nonconvex_problem
 
-from ..scenario import (Scenario, fixed_start, global_reference, pettingzoo_constructors,
-                        symmetric_box, uniform_start)
+from ..scenario import Scenario, fixed_start, global_reference, symmetric_box, uniform_start
+from ..registry import pettingzoo_constructors
 
 ENV_ID = "nonconvex_v0"
 GYM_ID = "mbi_envs/Nonconvex-v0"

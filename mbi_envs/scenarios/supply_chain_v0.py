@@ -35,7 +35,8 @@ import numpy as np
 from mechanism import Optimum, Problem
 from mechanism.problems.supply_chain import solve_supply_chain, supply_chain_problem
 
-from ..scenario import Scenario, pettingzoo_constructors, quadratic_incentive_bound
+from ..scenario import Scenario, quadratic_incentive_bound
+from ..registry import pettingzoo_constructors
 from .economic_dispatch_v0 import fixed_point, uniform_in_box
 
 ENV_ID = "supply_chain_v0"

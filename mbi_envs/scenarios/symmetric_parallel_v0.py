@@ -25,8 +25,8 @@ from typing import Any
 
 from mechanism import aggregative_problem
 
-from ..scenario import (Scenario, aggregative_incentive_bound, fixed_start,
-                        pettingzoo_constructors, uniform_start)
+from ..scenario import Scenario, aggregative_incentive_bound, fixed_start, uniform_start
+from ..registry import pettingzoo_constructors
 
 ENV_ID = "symmetric_parallel_v0"
 GYM_ID = "mbi_envs/SymmetricParallel-v0"

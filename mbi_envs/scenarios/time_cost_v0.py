@@ -32,8 +32,8 @@ import numpy as np
 from mechanism import aggregative_problem
 from mechanism.errors import require_nonnegative
 
-from ..scenario import (Scenario, aggregative_incentive_bound, fixed_start,
-                        pettingzoo_constructors, symmetric_box)
+from ..scenario import Scenario, aggregative_incentive_bound, fixed_start, symmetric_box
+from ..registry import pettingzoo_constructors
 
 ENV_ID = "time_cost_v0"
 GYM_ID = "mbi_envs/TimeCost-v0"
