@@ -130,7 +130,7 @@ class VectorMechanismEnv:
                                             f"{self.num_envs} integers >= 0, got {seed!r}")
             seeds = check_seeds(list(seed), "seed", allow_none=False)
             if len(seeds) != self.num_envs:
-                raise InvalidParameterError(f"seed must be an int or {self.num_envs} ints, got {len(seeds)}: {seed!r}")
+                raise InvalidParameterError(f"seed must be an int or {self.num_envs} ints, got {len(seeds)} seeds: {seed!r}")
         self._rngs = [np.random.default_rng(s) for s in seeds]
 
     # ------------------------------------------------------------------ public state
