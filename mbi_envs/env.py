@@ -282,11 +282,15 @@ class MechanismEnv(ParallelEnv):
         """Start an episode. ``seed`` (``None`` or an integer ``>= 0``, numpy integers accepted;
         anything else raises ``ValueError`` before any state changes) reseeds the start
         distribution (same seed, same episode); ``options={"x0": array}`` fixes the start
-        (iterative mode; projected onto the feasible box like an action); other option keys are ignored."""
+        (iterative mode only: with ``mode="one_shot"`` it raises ``ValueError``; projected onto the
+        feasible box like an action); other option keys are ignored."""
         seed = check_seed(seed)
         if options is not None and not isinstance(options, Mapping):
             raise InvalidParameterError(f"options must be None or a dict, got {options!r}")
         x0 = None if not options or options.get("x0") is None else self._check_x0(options["x0"])
+        if x0 is not None and self.mode == "one_shot":
+            raise InvalidParameterError(f"options['x0'] sets the start of an iterative episode; a one-shot env "
+                                        f"(mode='one_shot') has none, got options['x0']={options['x0']!r}")
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self._t = 0

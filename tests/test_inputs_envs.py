@@ -322,3 +322,15 @@ def test_constant_and_mbi_policies_are_checked_before_the_env_is_reset():
     with pytest.raises(InvalidParameterError, match="mode='one_shot'"):
         mbi_envs.evaluate(one_shot, mbi_envs.MBIPolicy(GradientAgents(0.01)), seeds=[0])
     assert one_shot.agents == []
+
+
+def test_reset_options_must_be_a_dict_and_x0_needs_the_iterative_mode():
+    env = small_env("symmetric_parallel_v0")
+    with pytest.raises(ValueError) as exc:
+        env.reset(seed=0, options=[0.3])
+    _names(exc, "options", "[0.3]")
+    one_shot = small_env("symmetric_parallel_v0", mode="one_shot")
+    with pytest.raises(ValueError) as exc:
+        one_shot.reset(seed=0, options={"x0": np.full(4, 0.3)})
+    _names(exc, "options['x0']", "0.3")
+    assert one_shot.agents == []
