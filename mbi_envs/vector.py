@@ -20,7 +20,7 @@ import torch
 from gymnasium import spaces
 
 from mechanism import InvalidParameterError, NonFiniteError, Problem, ShapeMismatchError
-from mechanism.problem import resolve_device, resolve_dtype
+from mechanism.core.problem import resolve_device, resolve_dtype
 
 from . import dynamics
 from .checks import check_seed, check_seeds, require_bool, require_int
