@@ -14,6 +14,7 @@ SB3's ``n_steps`` is per slot: one rollout holds ``n_steps × n_envs × N`` agen
 from __future__ import annotations
 
 import contextlib
+import math
 
 import json
 import time
@@ -76,6 +77,10 @@ class PPOConfig:
         if self.eval_max_steps is not None and (not isinstance(self.eval_max_steps, int)
                                                 or isinstance(self.eval_max_steps, bool) or self.eval_max_steps < 1):
             raise ValueError(f"PPOConfig.eval_max_steps must be None or a positive integer, got {self.eval_max_steps!r}")
+        for name in ("learning_rate", "clip_range", "gamma", "gae_lambda", "log_std_init"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"PPOConfig.{name} must be a finite number, got {value!r}")
         for name in ("learning_rate", "clip_range"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PPOConfig.{name} must be > 0, got {getattr(self, name)!r}")

@@ -107,6 +107,9 @@ class MechanismEnv(ParallelEnv):
     def __init__(self, scenario: Scenario, *, mode: str = "iterative", reward_mode: str = "team",
                  max_steps: int | None = None, render_mode: str | None = None,
                  private_share: float = 0.0, action_space: str = "native") -> None:
+        if not isinstance(scenario, Scenario):
+            raise InvalidParameterError(f"scenario must be an mbi_envs.Scenario (e.g. a scenario module's build()); "
+                                        f"got {scenario!r} (for an env id use mbi_envs.make)")
         if action_space not in ACTION_SPACES:
             raise InvalidParameterError(f"action_space must be one of {ACTION_SPACES}, got {action_space!r}")
         if mode not in MODES:

@@ -150,6 +150,9 @@ def evaluate(env_or_factory: Any, policy: Policy, seeds: Iterable[int], max_step
     records, env_id = [], None
     for seed in seeds:
         env = factory()
+        if not (hasattr(env, "step") and hasattr(env, "possible_agents")):
+            raise InvalidParameterError(f"env_or_factory must be an env or a zero-argument callable returning "
+                                        f"one; the factory returned {env!r}")
         env_id = env.metadata.get("name")
         check_policy_fits(policy, env)
         if max_steps is not None:

@@ -154,7 +154,10 @@ class ConstantPolicy:
     """
 
     def __init__(self, x: Any) -> None:
-        value = np.asarray(x.detach().numpy() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
+        try:
+            value = np.asarray(x.detach().numpy() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(f"x must be a number or an array of numbers, got {x!r}") from None
         if not np.isfinite(value).all():
             raise InvalidParameterError(f"x must be finite, got {x!r}")
         self.x = value

@@ -80,7 +80,8 @@ def test_sb3_policy_deterministic_must_be_a_bool(trained):
 @pytest.mark.parametrize("field, value", [("seed", -1), ("seed", 1.5), ("seed", None), ("eval_seeds", (7, -1)),
                                           ("eval_seeds", ()), ("eval_seeds", 7), ("ent_coef", -0.1),
                                           ("net_arch", (64, 0)), ("net_arch", "64"), ("tensorboard", "yes"),
-                                          ("vectorized", 1), ("progress_bar", None)])
+                                          ("vectorized", 1), ("progress_bar", None), ("learning_rate", float("inf")),
+                                          ("gamma", True), ("log_std_init", float("nan")), ("clip_range", "0.2")])
 def test_ppo_config_refuses_bad_fields(field, value):
     with pytest.raises(ValueError) as exc:
         replace(TINY, **{field: value}).validate()

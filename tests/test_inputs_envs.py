@@ -334,3 +334,15 @@ def test_reset_options_must_be_a_dict_and_x0_needs_the_iterative_mode():
         one_shot.reset(seed=0, options={"x0": np.full(4, 0.3)})
     _names(exc, "options['x0']", "0.3")
     assert one_shot.agents == []
+
+
+def test_wrong_types_where_an_env_or_a_policy_is_expected():
+    with pytest.raises(ValueError) as exc:
+        mbi_envs.MechanismEnv("symmetric_parallel_v0")
+    _names(exc, "scenario", "'symmetric_parallel_v0'")
+    with pytest.raises(ValueError) as exc:
+        mbi_envs.ConstantPolicy("a")
+    _names(exc, "x", "'a'")
+    with pytest.raises(ValueError) as exc:
+        mbi_envs.evaluate(lambda: 5, mbi_envs.ConstantPolicy(0.1), seeds=[0])
+    _names(exc, "env_or_factory", "5")
