@@ -27,6 +27,7 @@ from gymnasium import spaces
 
 from mechanism import InvalidParameterError
 
+from .checks import check_seed
 from .registry import builtin_env_ids, gym_id, make, register_gym_id, scenario_module
 
 __all__ = ["CentralizedEnv", "gym_id", "register_gym_envs"]
@@ -65,7 +66,9 @@ class CentralizedEnv(gym.Env):
         return {k: v for k, v in first.items() if k != "incentive"}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        """Reset the underlying parallel env (same seed, same episode)."""
+        """Reset the underlying parallel env (same seed, same episode). ``seed`` is ``None`` or an
+        integer ``>= 0`` (numpy integers accepted); anything else raises ``ValueError`` naming it."""
+        seed = check_seed(seed)  # before Gymnasium's own seeding, which refuses numpy integers
         super().reset(seed=seed)
         obs, infos = self.par_env.reset(seed=seed, options=options)
         return self._joint_obs(obs), self._info(infos)

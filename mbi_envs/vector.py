@@ -20,10 +20,10 @@ import torch
 from gymnasium import spaces
 
 from mechanism import InvalidParameterError, NonFiniteError, Problem, ShapeMismatchError
-from mechanism.errors import require_int_at_least
 from mechanism.core.problem import resolve_device, resolve_dtype
 
 from . import dynamics
+from .checks import check_seed, check_seeds, require_bool, require_int
 from .env import MechanismEnv
 from .registry import COMMON_KWARGS, build_scenario, scenario_kwargs
 from .scenario import Scenario
@@ -36,9 +36,10 @@ class VectorMechanismEnv:
 
     **API** (``B = num_envs``, ``N`` agents, action dim ``d``, tensors on ``device`` in ``dtype``):
 
-    * ``reset(seed=None) -> (obs (B, N, obs_dim), info)``; ``seed`` an int (copy ``b`` is seeded
-      with ``seed + b``, like the dict env's ``reset(seed=seed + b)``) or a sequence of ``B``
-      ints; ``None`` continues each copy's generator.
+    * ``reset(seed=None) -> (obs (B, N, obs_dim), info)``; ``seed`` an int ``>= 0`` (copy ``b`` is
+      seeded with ``seed + b``, like the dict env's ``reset(seed=seed + b)``) or a sequence of ``B``
+      ints ``>= 0``; ``None`` continues each copy's generator. Anything else (a negative or float
+      seed, a wrong count) raises ``ValueError`` naming ``seed`` before any state changes.
     * ``step(actions (B, N, d)) -> (obs, rewards (B, N), terminated (B,), truncated (B,), info)``.
       Actions are projected (clipped) onto the feasible box; a wrong shape or NaN/inf raises
       ``ValueError`` before any state changes.
@@ -73,8 +74,9 @@ class VectorMechanismEnv:
                  reward_mode: str = "team", max_steps: int | None = None, private_share: float = 0.0,
                  device: Any = "cpu", dtype: Any = torch.float64, autoreset: bool = True,
                  validate_actions: bool = True) -> None:
-        self.num_envs = require_int_at_least("num_envs", num_envs, 1)
+        self.num_envs = require_int("num_envs", num_envs, 1)
         self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
+        autoreset, validate_actions = require_bool("autoreset", autoreset), require_bool("validate_actions", validate_actions)
         # The template dict env validates the common arguments and supplies the spaces, layout,
         # feasible box, default actions, features and references: nothing of it is re-derived here.
         self.template = MechanismEnv(scenario, mode=mode, reward_mode=reward_mode, max_steps=max_steps,
@@ -83,7 +85,7 @@ class VectorMechanismEnv:
         self.scenario, self.mode, self.reward_mode = scenario, t.mode, t.reward_mode
         self.max_steps, self.private_share = t.max_steps, t.private_share
         self.n_agents, self.action_dim = t.n_agents, t.action_dim
-        self.autoreset, self.validate_actions = bool(autoreset), bool(validate_actions)
+        self.autoreset, self.validate_actions = autoreset, validate_actions
         self.observation_layout = list(t.observation_layout)
         self.obs_dim = len(self.observation_layout)
         self.agent_observation_space: spaces.Box = t.observation_space("agent_0")
@@ -124,14 +126,18 @@ class VectorMechanismEnv:
         self._seed(seed)
 
     def _seed(self, seed: int | Sequence[int] | None) -> None:
+        """Check ``seed`` (``None``, an int ``>= 0`` or ``B`` ints ``>= 0``) and only then reseed."""
         if seed is None:
             return
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            seeds = [int(seed) + b for b in range(self.num_envs)]
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+            seeds = [check_seed(seed) + b for b in range(self.num_envs)]
         else:
-            seeds = [int(s) for s in seed]
+            if isinstance(seed, (bool, np.bool_, float, str, bytes)) or not hasattr(seed, "__len__"):
+                raise InvalidParameterError(f"seed must be None, an integer >= 0 or a sequence of "
+                                            f"{self.num_envs} integers >= 0, got {seed!r}")
+            seeds = check_seeds(list(seed), "seed", allow_none=False)
             if len(seeds) != self.num_envs:
-                raise InvalidParameterError(f"seed must be an int or {self.num_envs} ints, got {len(seeds)}")
+                raise InvalidParameterError(f"seed must be an int or {self.num_envs} ints, got {len(seeds)} seeds: {seed!r}")
         self._rngs = [np.random.default_rng(s) for s in seeds]
 
     # ------------------------------------------------------------------ public state
@@ -320,11 +326,21 @@ VECTOR_KWARGS = ("device", "dtype", "autoreset", "validate_actions")
 def make_vec(env_id: str, num_envs: int = 1, **kwargs: Any) -> VectorMechanismEnv:
     """The batched form of :func:`mbi_envs.make`: ``num_envs`` copies of ``env_id`` as tensors.
 
+    ``num_envs`` is an integer ``>= 1`` (numpy integers accepted; ``2.0`` and ``True`` raise
+    ``ValueError``); ``device`` ``"cpu"``/``"cuda"``/``"cuda:k"`` or a ``torch.device``; ``dtype``
+    ``torch.float32``/``torch.float64`` or ``"float32"``/``"float64"``; ``autoreset`` and
+    ``validate_actions`` ``True``/``False``. Every one is checked before the scenario is built.
+
     Keyword arguments: the dict env's common ones (``mode``, ``reward_mode``, ``max_steps``,
     ``private_share``; ``render_mode`` is not supported), ``device``, ``dtype``, ``autoreset``,
     ``validate_actions`` and the scenario's own (e.g. ``n_agents``); any other raises ``ValueError``.
     """
     allowed = scenario_kwargs(env_id)
+    require_int("num_envs", num_envs, 1)
+    resolve_device(kwargs.get("device", "cpu")), resolve_dtype(kwargs.get("dtype", torch.float64))
+    for name in ("autoreset", "validate_actions"):
+        if name in kwargs:
+            require_bool(name, kwargs[name])
     if kwargs.get("action_space", "native") != "native":  # before any work: a clear error
         raise InvalidParameterError(f"{env_id}: make_vec supports only action_space='native' (each agent's own "
                                     f"box, as tensors), got action_space={kwargs['action_space']!r}")
