@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import platform
 
-from experiments.cli import add_resume_options, add_worker_options, output_dir, script_parser
+from experiments.cli import add_resume_options, add_worker_options, output_dir, script_parser, session
+from experiments.jobs import available_cores, recorded_seconds, run_jobs  # the standard library only
 
 MODE_NAMES = ("full", "quick")  # sorted(experiments.real_problems.MODES); tests/test_cli_help.py checks
 
@@ -35,8 +36,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import torch
 
-    from experiments.cli import session
-    from experiments.jobs import available_cores, recorded_seconds, run_jobs
     from experiments.real_problems import assemble, real_problem_jobs, write_report
 
     mode = "quick" if args.quick else args.mode

@@ -22,7 +22,8 @@ import argparse
 import time
 from pathlib import Path
 
-from experiments.cli import add_resume_options, add_worker_options, nonnegative_int, output_dir, script_parser
+from experiments.cli import add_resume_options, add_worker_options, nonnegative_int, output_dir, script_parser, session
+from experiments.jobs import recorded_seconds, records_status, run_jobs  # the standard library only
 
 
 def _experiment_ids(text: str) -> list[str]:
@@ -55,8 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from experiments.appendix_c import Config
     from experiments.appendix_c.runner import appendix_jobs, error_entry
-    from experiments.cli import session
-    from experiments.jobs import recorded_seconds, records_status, run_jobs
     from experiments.report import print_summary, write_report
 
     make = Config.full if args.full else Config.tiny if args.tiny else Config.quick
