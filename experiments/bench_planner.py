@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from mechanism import GradientAgents, aggregative_problem, run_planner
-from mechanism.fused import FusedAggregative
+from mechanism.engines.fused import FusedAggregative
 
 __all__ = ["reference_loop", "per_iteration_rows", "c2_row", "large_row", "import_row", "markdown",
            "run_bench_planner"]

@@ -61,7 +61,7 @@ def adversary_table(c4: dict[str, Any], learned: dict[str, Any]) -> str:
 def write_markdown(results: dict[str, Any], out: Path) -> None:
     """``out/ic_audit.md``: C.4's and C.17's label tables and claim axes, the DPM price as N grows,
     and (when trained) the learning adversary beside the search adversary."""
-    from mechanism.ic_audit import markdown_table
+    from mechanism.design.ic_audit import markdown_table
 
     c4, c17 = results["c4"], results["c17"]
     parts = [f"# IC audit ({results['mode']}, {results['seconds']:.0f} s)", "",

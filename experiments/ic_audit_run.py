@@ -1,5 +1,5 @@
 """The incentive-compatibility audit of the payment rules on C.4's and C.17's problems, as
-``scripts/ic_audit.py`` runs it: the search audits (:mod:`mechanism.ic_audit`), the DPM price in
+``scripts/ic_audit.py`` runs it: the search audits (:mod:`mechanism.design.ic_audit`), the DPM price in
 a growing market, optionally PPO as a learning adversary per payment rule, then the JSON, the
 Markdown report and the figures (:mod:`experiments.ic_audit_report`), and a printed summary."""
 from __future__ import annotations
@@ -31,7 +31,7 @@ def run_audit(out: str | Path, full: bool = False, seed: int = 0, ppo_steps: int
     import torch
 
     from mbi_envs.evaluation import json_safe
-    from mechanism.ic_audit import AuditConfig, audit_c4, audit_c17, dpm_regret_vs_n
+    from mechanism.design.ic_audit import AuditConfig, audit_c4, audit_c17, dpm_regret_vs_n
 
     from .ic_audit_report import plot_utilities, write_markdown
 
