@@ -27,8 +27,11 @@ def _cells(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[list[
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """The table in Markdown's pipe syntax, columns padded to their widest cell (nothing is cut)."""
+    """The table in Markdown's pipe syntax, columns padded to their widest cell (nothing is cut; a
+    ``|`` inside a cell is escaped as ``\\|``)."""
     head, body = _cells(columns, rows)
+    head = [c.replace("|", "\\|") for c in head]
+    body = [[c.replace("|", "\\|") for c in row] for row in body]
     widths = [max([len(h), 3, *(len(r[i]) for r in body)]) for i, h in enumerate(head)]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     return "\n".join([line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in body)])

@@ -41,8 +41,9 @@ def test_on_a_terminal_rich_draws_it_and_folds_instead_of_cutting():
 
 
 def test_markdown_table_pads_columns_and_rejects_ragged_rows():
-    lines = markdown_table(("a", "bb"), [("x", None), ("long cell", "1")]).splitlines()
+    lines = markdown_table(("a", "bb"), [("x", None), ("long cell", "1"), ("|G|", "2")]).splitlines()
     assert lines[0] == "| a         | bb  |" and lines[1] == "|-----------|-----|" and lines[2] == "| x         |     |"
+    assert lines[4] == "| \\|G\\|     | 2   |"  # a pipe in a cell is escaped, as Markdown reads it
     try:
         markdown_table(("a", "b"), [("x",)])
     except ValueError as exc:
