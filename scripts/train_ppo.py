@@ -20,10 +20,13 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import MISSING, asdict, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from experiments.cli import (check_env_kwargs, json_object, nonnegative_int, output_dir, positive_int,
                              registered_env_id, script_parser)
+
+if TYPE_CHECKING:  # imported for real after parsing (it pulls in SB3)
+    from baselines.ppo import PPOConfig
 
 
 def config_fields() -> dict[str, Any]:
