@@ -11,7 +11,7 @@ A generated table sits between two markers that name the generator and its sourc
 runs the check: ``tests/test_docs_numbers.py``). To move a table to a new run, change the path
 in its marker and rerun the command.
 
-Hand-written tables carry ``<!-- numbers-from: PATH [PATH ...] -->`` instead (optionally
+Hand-written tables carry ``<!-- numbers-from: PATH[#key.key] ... -->`` instead (optionally
 ``<!-- numbers-from: PATH ...; labels: 30 118 -->`` for numbers that are names, such as "IEEE
 30-bus"): :func:`unmatched_numbers` lists every number in the table that no number in those files
 equals at the precision the table prints it (see :func:`matches`).
@@ -183,39 +183,57 @@ def numbers_in(text: str) -> list[str]:
 
 def matches(token: str, value: float) -> bool:
     """Whether ``value`` rounds to ``token`` at the precision ``token`` is written with: the
-    tolerance is half a unit in the token's last printed digit (``0.258`` matches 0.2581580809,
-    ``1,248`` matches 1248.3, ``1.47e+03`` matches 1468.3)."""
+    tolerance is half a unit in the token's last significant digit (``0.258`` matches
+    0.2581580809, ``1,248`` matches 1248.3, ``1.47e+03`` matches 1468.3). Trailing zeros of an
+    integer are not significant (``2,200`` matches 2218.7, ``60,000`` matches 60051.8)."""
     shown = _value(token)
     if not math.isfinite(value):
         return False
     mantissa = token.lower().replace(",", "").replace("−", "-").split("e")[0]
     exponent = int(token.lower().split("e")[1]) if "e" in token.lower() else 0
-    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-    half_unit = 0.5 * 10.0 ** (exponent - decimals)
+    if "." in mantissa:
+        last = -len(mantissa.split(".")[1])
+    else:
+        digits = mantissa.lstrip("-")
+        last = len(digits) - len(digits.rstrip("0")) if digits.strip("0") else 0
+    half_unit = 0.5 * 10.0 ** (exponent + last)
     return abs(value - shown) <= half_unit * (1 + 1e-9)
 
 
-def _source_numbers(path: str) -> list[float]:
-    text = (ROOT / path).read_text()
-    if path.endswith(".json"):
-        out: list[float] = []
+SERIES = 8  # a list of more numbers (or number lists) than this is a data series (a grid, a curve), not a summary
 
-        def walk(x: Any) -> None:
-            if isinstance(x, bool):
+
+def _source_numbers(spec: str) -> list[float]:
+    """The numbers a docs table may quote from ``spec``: ``PATH`` or ``PATH#key.key`` (a JSON
+    sub-tree). From JSON: every number outside number lists longer than ``SERIES`` (a table
+    quotes summaries, and a long series would match almost any number by chance) and the numbers in its
+    strings; from any other file: every number in its text."""
+    path, _, sub = spec.partition("#")
+    text = (ROOT / path).read_text()
+    if not path.endswith(".json"):
+        return [_value(t) for t in numbers_in(text)]
+    out: list[float] = []
+
+    def walk(x: Any) -> None:
+        if isinstance(x, bool):
+            return
+        if isinstance(x, (int, float)):
+            out.append(float(x))
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            if len(x) > SERIES and all(isinstance(v, (int, float, list)) for v in x):
                 return
-            if isinstance(x, (int, float)):
-                out.append(float(x))
-            elif isinstance(x, dict):
-                for v in x.values():
-                    walk(v)
-            elif isinstance(x, list):
-                for v in x:
-                    walk(v)
-            elif isinstance(x, str):
-                out.extend(_value(t) for t in numbers_in(x))
-        walk(json.loads(text))
-        return out
-    return [_value(t) for t in numbers_in(text)]
+            for v in x:
+                walk(v)
+        elif isinstance(x, str):
+            out.extend(_value(t) for t in numbers_in(x))
+    root = json.loads(text)
+    for key in filter(None, sub.split(".")):
+        root = root[int(key)] if isinstance(root, list) else root[key]
+    walk(root)
+    return out
 
 
 def unmatched_numbers(table: str, sources: Sequence[str], derived: Iterable[str] = ()) -> list[str]:
