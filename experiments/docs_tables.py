@@ -19,6 +19,7 @@ equals at the precision the table prints it (see :func:`matches`).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import re
@@ -35,7 +36,9 @@ NUMBERS_FROM = re.compile(r"<!-- numbers-from: (?P<paths>[^>]*?) -->\n(?P<body>(
 NUMBER = re.compile(r"(?<![\w.])[-−]?\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?(?![\w])", re.I)
 
 
+@functools.lru_cache(maxsize=32)
 def _load(path: str) -> Any:
+    """The parsed JSON file (cached: callers must not modify it)."""
     return json.loads((ROOT / path).read_text())
 
 
@@ -48,8 +51,13 @@ def _headline_rows(path: str) -> list[dict[str, Any]]:
     ``records/`` folder (finished runs only) when ``path`` is a folder."""
     if not (ROOT / path).is_dir():
         return _load(path)["headline"]
+    return _records_headline(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _records_headline(path: str) -> list[dict[str, Any]]:
     from experiments.benchmark.headline import headline
-    return headline([_load(str(p.relative_to(ROOT)))["record"] for p in sorted((ROOT / path).glob("*.json"))])
+    return headline([json.loads(p.read_text())["record"] for p in sorted((ROOT / path).glob("*.json"))])
 
 
 def _label(v: str) -> str:

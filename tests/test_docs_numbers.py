@@ -13,6 +13,7 @@ text shows (``experiments.docs_tables.matches``; trailing zeros of an integer ar
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
+@functools.lru_cache(maxsize=16)
 def _json(path: str) -> Any:
     return json.loads((ROOT / path).read_text())
 
