@@ -8,7 +8,7 @@ type profiles drawn from the prior, we measure
 * ``report_truth_ratio``: the learned deterministic report / truth (1 = truthful), mean with CI;
 * ``unilateral_gain``: agent i plays its learned report while the others report truthfully:
   ``u_i(learned) − u_i(truth)`` (a lower bound on the interim regret, which the search adversary
-  of :mod:`mechanism.ic_audit` estimates from above), mean over agents and profiles with CI;
+  of :mod:`mechanism.design.ic_audit` estimates from above), mean over agents and profiles with CI;
 * ``selfplay_gain``: the same gain when every agent plays the learned policy;
 * ``efficiency_loss``: true social cost at the self-play allocation minus the optimum.
 """
@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 import mbi_envs
-from mechanism.mechanisms import agent_utility
-from mechanism.priors import mc_estimate
+from mechanism.design.mechanisms import agent_utility
+from mechanism.design.priors import mc_estimate
 
 from .ppo import PPOConfig, torch_threads, train_ppo
 

@@ -44,10 +44,10 @@ from baselines.sb3_policy import SB3Policy
 from mbi_envs.evaluation import json_safe
 from mechanism import (GradientAgents, MomentumAgents, global_minimum, incentives, nonconvex_problem, run_planner,
                        stability_limit)
-from mechanism.dispatch import (dispatch_problem, dispatch_step_sizes, lambda_iteration, load_case, megawatts,
+from mechanism.problems.dispatch import (dispatch_problem, dispatch_step_sizes, lambda_iteration, load_case, megawatts,
                                 solve_dispatch)
-from mechanism.exploration import AnnealedLangevinAgents, RestartAgents, coupled_rastrigin_problem
-from mechanism.supply_chain import solve_supply_chain, supply_chain_problem
+from mechanism.core.exploration import AnnealedLangevinAgents, RestartAgents, coupled_rastrigin_problem
+from mechanism.problems.supply_chain import solve_supply_chain, supply_chain_problem
 
 from .hit_rates import compare_to_baseline
 

@@ -40,9 +40,9 @@ import scipy.stats
 import torch
 
 from mechanism import GradientAgents, aggregative_problem, run_planner
-from mechanism.distributed import ShardSpec, initial_actions, launch_local
+from mechanism.engines.distributed import ShardSpec, initial_actions, launch_local
 from mechanism.errors import InvalidParameterError, require_int_at_least
-from mechanism.problem import resolve_device, resolve_dtype
+from mechanism.core.problem import resolve_device, resolve_dtype
 from mechanism.problems import aggregative_optimal_loss
 
 __all__ = ["ScaleConfig", "run_scale", "compare_backends", "check_every_cost", "write_outputs", "fit_exponent", "machine_info", "target_checks",
@@ -439,13 +439,13 @@ def compare_backends(n: int, dtype: str = "float32", iters: int = 20, repeats: i
 
     * ``torch-unfused``: a float64 sum, then in-place ``sub``/``clamp`` over the whole array
       (several passes over memory);
-    * ``torch-chunked`` and ``numba``: the two backends of :class:`mechanism.fused.FusedAggregative`;
+    * ``torch-chunked`` and ``numba``: the two backends of :class:`mechanism.engines.fused.FusedAggregative`;
     * ``torch-compile``: the same update written as a function for ``torch.compile`` (Inductor
       fuses it into one C++ loop, out of place);
     * ``numpy-pass``: one in-place numpy multiply (the bandwidth reference, not a DPM step).
     All on the same array size and dtype in one run; best of ``repeats``.
     """
-    from mechanism.fused import FusedAggregative
+    from mechanism.engines.fused import FusedAggregative
 
     dt = resolve_dtype(dtype)
     problem = aggregative_problem(n, Y=Y, lam=LAM, dtype=dt)

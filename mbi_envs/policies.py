@@ -39,7 +39,7 @@ def _require_native_actions(env: Any, policy: str) -> None:
 
 
 class MBIPolicy:
-    """Incentive-driven agents of :mod:`mechanism.agents` acting from observations only.
+    """Incentive-driven agents of :mod:`mechanism.core.agents` acting from observations only.
 
     Each step it reads ``x_i`` and ``G_i`` from agent i's observation (iterative mode, float64,
     exact), stacks them into ``X, G`` and calls ``agents.act(X, G, t)`` (``t`` = 1, 2, ...). The

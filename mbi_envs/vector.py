@@ -21,7 +21,7 @@ from gymnasium import spaces
 
 from mechanism import InvalidParameterError, NonFiniteError, Problem, ShapeMismatchError
 from mechanism.errors import require_int_at_least
-from mechanism.problem import resolve_device, resolve_dtype
+from mechanism.core.problem import resolve_device, resolve_dtype
 
 from . import dynamics
 from .env import MechanismEnv

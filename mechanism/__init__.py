@@ -6,17 +6,17 @@ incentive ``G_i = −∂L/∂x_i`` in one reverse pass; incentive-driven agents 
 it inside the Planner loop (:func:`run_planner`, the paper's Algorithm 1); reference solvers
 (:mod:`.solvers`) say what the right answer is. No Gym, PettingZoo or RL here.
 """
-from .agents import (AgentPolicy, BestResponseAgents, GradientAgents, MomentumAgents, NoisyAgents,
+from .core.agents import (AgentPolicy, BestResponseAgents, GradientAgents, MomentumAgents, NoisyAgents,
                      SatisficingAgents)
-from .ddag import DDAG
-from .dpm import Incentives, incentives
+from .core.ddag import DDAG
+from .core.dpm import Incentives, incentives
 from .errors import (GraphError, InvalidParameterError, MechanismError, NonFiniteError,
                      ShapeMismatchError)
-from .planner import History, PlannerResult, run_planner
-from .problem import Optimum, Problem
-from .problems import (aggregative_nash, aggregative_optimum, aggregative_problem,
+from .core.planner import History, PlannerResult, run_planner
+from .core.problem import Optimum, Problem
+from .problems.appendix_c import (aggregative_nash, aggregative_optimum, aggregative_problem,
                        assembly_line_problem, coupled_resource_problem, nonconvex_problem)
-from .solvers import (GlobalResult, LocalMinimum, SolverResult, centralized_optimum, classify_point,
+from .core.solvers import (GlobalResult, LocalMinimum, SolverResult, centralized_optimum, classify_point,
                       global_minimum, nash_equilibrium, stability_limit)
 
 __all__ = [

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from mechanism import GradientAgents, aggregative_problem, run_planner
-from mechanism.fused import FusedAggregative
+from mechanism.engines.fused import FusedAggregative
 
 Y, LAM = 10.0, 0.1
 

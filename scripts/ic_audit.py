@@ -102,7 +102,7 @@ def adversary_table(c4: dict[str, Any], learned: dict[str, Any]) -> str:
 
 
 def write_markdown(results: dict[str, Any], out: Path) -> None:
-    from mechanism.ic_audit import markdown_table
+    from mechanism.design.ic_audit import markdown_table
 
     c4, c17 = results["c4"], results["c17"]
     parts = [f"# IC audit ({results['mode']}, {results['seconds']:.0f} s)", "",
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     from mbi_envs.evaluation import json_safe
-    from mechanism.ic_audit import AuditConfig, audit_c4, audit_c17, dpm_regret_vs_n
+    from mechanism.design.ic_audit import AuditConfig, audit_c4, audit_c17, dpm_regret_vs_n
 
     cfg = (AuditConfig.full if args.full else AuditConfig.quick)(seed=args.seed)
     began = time.perf_counter()

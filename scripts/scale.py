@@ -97,7 +97,7 @@ def torchrun_main(args: argparse.Namespace) -> None:
 
     import torch.distributed as dist
 
-    from mechanism.distributed import ShardSpec, run_sharded
+    from mechanism.engines.distributed import ShardSpec, run_sharded
 
     dist.init_process_group("nccl" if args.device == "cuda" else "gloo")
     rank, world = dist.get_rank(), dist.get_world_size()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mechanism import GradientAgents, InvalidParameterError, incentives
-from mechanism.dispatch import (CASES, dispatch_problem, dispatch_step_sizes, lambda_iteration, load_case,
+from mechanism.problems.dispatch import (CASES, dispatch_problem, dispatch_step_sizes, lambda_iteration, load_case,
                                 price, run_dispatch, solve_dispatch)
 
 # Wood & Wollenberg, Example 3A (850 MW): the textbook's dispatch and system marginal price
@@ -88,7 +88,7 @@ def test_normalized_form_is_the_same_problem_on_unit_scales():
     unit = dispatch_problem(case, multiplier=lam, normalized=True)
     opt = unit.optimum()
     u = opt.x.unsqueeze(0)
-    from mechanism.dispatch import megawatts
+    from mechanism.problems.dispatch import megawatts
     assert np.allclose(megawatts(unit, u)[0], P, atol=1e-12)
     scale = float(unit.data()["scale"])
     assert abs(float(unit.loss(u)[0]) * scale - float(mw.loss(torch.as_tensor(P).reshape(1, -1, 1))[0])) < 1e-8
@@ -101,7 +101,7 @@ def test_normalized_form_is_the_same_problem_on_unit_scales():
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from mechanism.dispatch import DispatchCase  # noqa: E402
+from mechanism.problems.dispatch import DispatchCase  # noqa: E402
 
 
 @settings(max_examples=25, deadline=None)

@@ -10,7 +10,7 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test
 import mbi_envs
 from mbi_envs import MBIPolicy, evaluate
 from mechanism import GradientAgents
-from mechanism.dispatch import dispatch_step_sizes, lambda_iteration, load_case
+from mechanism.problems.dispatch import dispatch_step_sizes, lambda_iteration, load_case
 
 TEXTBOOK_P = np.array([393.2, 334.6, 122.2])   # Wood & Wollenberg Example 3A
 TEXTBOOK_LAMBDA = 9.148                          # $/MWh
@@ -81,7 +81,7 @@ def test_supply_chain_env_reference_is_the_exact_optimum():
     env = mbi_envs.make("supply_chain_v0", width=2, depth=3, fanout=2, seed=5)
     env.reset(seed=0)
     opt = env.optimum
-    from mechanism.supply_chain import solve_supply_chain, supply_chain_problem
+    from mechanism.problems.supply_chain import solve_supply_chain, supply_chain_problem
     sol = solve_supply_chain(supply_chain_problem(2, 3, 2, seed=5))
     assert abs(opt.loss - sol.loss) < 1e-12 and sol.kkt_residual < 1e-9
     assert env.action_space("agent_0").shape == (2,) and env.n_agents == 4

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mechanism import (GradientAgents, InvalidParameterError, aggregative_problem, nonconvex_problem, run_planner)
-from mechanism.exploration import AnnealedLangevinAgents, RestartAgents, coupled_rastrigin_problem
+from mechanism.core.exploration import AnnealedLangevinAgents, RestartAgents, coupled_rastrigin_problem
 
 
 def _run(problem, agents, X0, iters):

@@ -8,7 +8,7 @@ import torch
 from hypothesis import example, given, settings, strategies as st
 
 from mechanism import GradientAgents, InvalidParameterError, MomentumAgents, aggregative_problem, run_planner
-from mechanism.fused import FusedAggregative, numba_available
+from mechanism.engines.fused import FusedAggregative, numba_available
 from mechanism.problems import aggregative_optimal_loss
 
 BACKENDS = ["torch"] + (["numba"] if numba_available() else [])

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from mechanism.ic_audit import (AuditConfig, audit_c4, audit_c17, audit_rule, c17_prior, closed_form_ex_post,
+from mechanism.design.ic_audit import (AuditConfig, audit_c4, audit_c17, audit_rule, c17_prior, closed_form_ex_post,
                                 exchangeable_classes, interim_regret)
-from mechanism.ic_labels import PropertyLabel, label_from_search, label_text
-from mechanism.ic_search import batched_maximize, dsic_search, expected_ex_post_regret, regret_at_profiles
-from mechanism.mechanisms import (AGV, VCG, BayesianDPM, DPMLinearPrice, GrovesFamily, NoPayment, PaymentRule,
+from mechanism.design.ic_labels import PropertyLabel, label_from_search, label_text
+from mechanism.design.ic_search import batched_maximize, dsic_search, expected_ex_post_regret, regret_at_profiles
+from mechanism.design.mechanisms import (AGV, VCG, BayesianDPM, DPMLinearPrice, GrovesFamily, NoPayment, PaymentRule,
                                   ReportingGame, aggregative_game, agent_utility, zero_h)
-from mechanism.priors import FiniteTypes, IndependentPrior
+from mechanism.design.priors import FiniteTypes, IndependentPrior
 from mechanism.problems import aggregative_problem
 
 LAM, Y = (0.1, 0.5, 0.2, 0.4, 0.6), 7.461

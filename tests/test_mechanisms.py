@@ -5,12 +5,12 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from mechanism import InvalidParameterError, aggregative_problem
-from mechanism.ic_audit import (AuditConfig, audit_c17, closed_form_ex_post, coalition_regret, ex_post_regret,
+from mechanism.design.ic_audit import (AuditConfig, audit_c17, closed_form_ex_post, coalition_regret, ex_post_regret,
                                 interim_regret, maximize_scalar)
-from mechanism.mechanisms import (AGV, VCG, DPMLinearPrice, GrovesFamily, NoPayment, ReportingGame, aggregative_game,
+from mechanism.design.mechanisms import (AGV, VCG, DPMLinearPrice, GrovesFamily, NoPayment, ReportingGame, aggregative_game,
                                   budget_surplus, efficiency_loss)
-from mechanism.payments import vcg_payments
-from mechanism.priors import (FiniteTypes, GridPosterior, IndependentPrior, mc_estimate, quadratic_best_response,
+from mechanism.design.payments import vcg_payments
+from mechanism.design.priors import (FiniteTypes, GridPosterior, IndependentPrior, mc_estimate, quadratic_best_response,
                               simulate_responses)
 
 LAM, Y = (0.1, 0.5, 0.2, 0.4, 0.6), 7.461
@@ -200,7 +200,7 @@ def test_bad_inputs_raise_named_errors():
 
 
 def test_dpm_relative_regret_closed_form_and_large_market_decay():
-    from mechanism.ic_audit import dpm_regret_vs_n
+    from mechanism.design.ic_audit import dpm_regret_vs_n
     rows = dpm_regret_vs_n((2, 5, 100), lam=0.1, Y=10.0, search_up_to=5)
     for r in rows:
         B = 1 + (r["n_agents"] - 1) / 0.1
@@ -210,7 +210,7 @@ def test_dpm_relative_regret_closed_form_and_large_market_decay():
 
 
 def test_verdicts_decided_in_code():
-    from mechanism.ic_audit import audit_rule
+    from mechanism.design.ic_audit import audit_rule
     game = aggregative_game([0.1, 0.5, 0.4], Y)
     prior = IndependentPrior([FiniteTypes([0.1, 0.3]), FiniteTypes([0.5]), FiniteTypes([0.4])])
     cfg = AuditConfig.tiny(n_grid=7)

@@ -1,4 +1,4 @@
-"""mechanism.dispatch's Planner loop and formulas recomputed step by step (issue #22's survivors).
+"""mechanism.problems.dispatch's Planner loop and formulas recomputed step by step (issue #22's survivors).
 
 The published answers (λ-iteration, trust-constr, the textbook's 9.148 $/MWh) are reached by any
 convergent multiplier update, so a halved step survived the suite; these tests recompute the
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mechanism import GradientAgents, InvalidParameterError
-from mechanism.dispatch import (default_rho, dispatch_problem, dispatch_step_sizes, generation_cost, load_case,
+from mechanism.problems.dispatch import (default_rho, dispatch_problem, dispatch_step_sizes, generation_cost, load_case,
                                 megawatts, price, run_dispatch)
 
 

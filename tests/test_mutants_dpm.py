@@ -1,4 +1,4 @@
-"""mechanism.dpm.incentives: the method dispatch, the types and the validation switch (mutation survivors).
+"""mechanism.core.dpm.incentives: the method dispatch, the types and the validation switch (mutation survivors).
 
 A problem whose registered closed-form gradient is deliberately *not* the true gradient tells
 which path ran: ``auto``/``analytic`` must return it, ``autograd`` must not.

@@ -8,7 +8,7 @@ import scipy.stats
 from experiments.hit_rates import (compare_to_baseline, detection_power, fisher_p, hit_rate_table, holm,
                                    markdown as hit_markdown, mcnemar_p, rate_ratio, wilson)
 from experiments.real_problems import _mbi_dispatch_run, dpm_timing, markdown, verdicts, wilson_interval
-from mechanism.dispatch import lambda_iteration, load_case
+from mechanism.problems.dispatch import lambda_iteration, load_case
 
 
 def test_wilson_interval_matches_the_closed_form():

@@ -9,7 +9,7 @@ import torch
 
 from experiments.scale import ScaleConfig, fit_exponent, run_scale, target_checks, write_outputs
 from mechanism import GradientAgents, InvalidParameterError, aggregative_problem, run_planner
-from mechanism.distributed import SHARD_ALIGN, ShardSpec, initial_actions, launch_local, run_sharded, shard_range
+from mechanism.engines.distributed import SHARD_ALIGN, ShardSpec, initial_actions, launch_local, run_sharded, shard_range
 
 
 def test_shards_cover_all_agents_once_and_align():

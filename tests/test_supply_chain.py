@@ -6,7 +6,7 @@ import torch
 
 from mechanism import (InvalidParameterError, MomentumAgents, centralized_optimum, incentives, run_planner,
                        stability_limit)
-from mechanism.supply_chain import solve_supply_chain, supply_chain_problem
+from mechanism.problems.supply_chain import solve_supply_chain, supply_chain_problem
 
 
 def test_layout_sizes_and_flow_conservation_of_the_graph():

@@ -1,7 +1,7 @@
 """C.4 (VCG equivalence), C.14 (hidden cost), C.17 (Bayesian MBI): the mechanism-design claims.
 
 The incentive-compatibility claims (C.4's "VCG-equivalent", C.17's "guarantees BIC") are decided
-by the IC audit of :mod:`mechanism.ic_audit` (every payment rule; ex-post regret by grid, Brent
+by the IC audit of :mod:`mechanism.design.ic_audit` (every payment rule; ex-post regret by grid, Brent
 and L-BFGS-B search; interim regret under C.17's explicit prior): :func:`ic_audit` runs it at the
 budget of the reproduction's mode and :func:`ic_claim_checks` turns its claim axis into checks.
 """
@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from mechanism import GradientAgents, aggregative_problem
-from mechanism.ic_audit import AuditConfig, audit_c4, audit_c17
-from mechanism.payments import dpm_prices, vcg_payments
+from mechanism.design.ic_audit import AuditConfig, audit_c4, audit_c17
+from mechanism.design.payments import dpm_prices, vcg_payments
 
 from .config import C4_LAM, C4_Y, SPEC, TABLE3, Config, run_gd, vector
 from .verdicts import at_most, claim_check, entry, matches_printed, within
@@ -38,13 +38,13 @@ def ic_audit(which: str, cfg: Config) -> dict[str, Any]:
 
     Returns the audit's claim axis plus, per payment rule, the max ex-post (at the truth and over
     profiles) and interim regret, budget surplus, efficiency loss and the four property labels
-    (:mod:`mechanism.ic_labels`; the full audit is ``scripts/ic_audit.py``)."""
+    (:mod:`mechanism.design.ic_labels`; the full audit is ``scripts/ic_audit.py``)."""
     result = (audit_c4 if which == "c4" else audit_c17)(_audit_config(cfg), tolerance=IC_TOLERANCE)
     keep = ("max_regret", "max_regret_over_profiles", "mean_regret", "max_interim_regret", "budget_surplus",
             "efficiency_loss")
     rules = {name: {**{k: rule.get(k) for k in keep if k in rule}, "labels": rule["verdict"]["text"]}
              for name, rule in result["rules"].items()}
-    return {"method": "mechanism.ic_audit." + ("audit_c4" if which == "c4" else "audit_c17"),
+    return {"method": "mechanism.design.ic_audit." + ("audit_c4" if which == "c4" else "audit_c17"),
             "claim_axis": result["claim_axis"], "rules": rules}
 
 
@@ -101,7 +101,7 @@ def c4(cfg: Config) -> dict:
         f"(max transfer gap {audit['claim_axis']['dpm_vs_vcg_max_transfer_gap']:.3g}): under it an agent gains up to "
         f"{audit['claim_axis']['dpm_max_regret']:.3g} by misreporting λ_i at C.4's types with the others truthful, and "
         f"{audit['claim_axis']['dpm_max_regret_over_profiles']:.3g} over all report profiles (VCG: "
-        f"{audit['claim_axis']['vcg_dsic'].split(';')[0]}). IC audit: mechanism.ic_audit, docs/mechanism_design.md.")
+        f"{audit['claim_axis']['vcg_dsic'].split(';')[0]}). IC audit: mechanism.design.ic_audit, docs/mechanism_design.md.")
 
 
 # ---------------------------------------------------------------------------- C.14 / C.17

@@ -12,7 +12,7 @@
 **Loss (the Planner's).** The augmented Lagrangian
 ``L_ρ(P; μ) = Σ F_i(P_i) + μ (D − ΣP) + (ρ/2)(D − ΣP)²``; in iterative mode the Planner updates
 its multiplier ``μ ← μ + ρ (D − ΣP)`` after every ``multiplier_every`` steps (the method of
-multipliers: exact at its fixed point, see :mod:`mechanism.dispatch`). In one-shot mode μ stays
+multipliers: exact at its fixed point, see :mod:`mechanism.problems.dispatch`). In one-shot mode μ stays
 at ``multiplier``. ``global_loss`` is ``L_ρ`` (equal to the fuel cost when ``ΣP = D``).
 
 **Action space.** ``Box(Pmin_i, Pmax_i, (1,), float64)`` per unit (MW); clipped. With
@@ -43,7 +43,7 @@ import functools
 import numpy as np
 
 from mechanism import Problem
-from mechanism.dispatch import dispatch_problem, generation_cost, megawatts, price
+from mechanism.problems.dispatch import dispatch_problem, generation_cost, megawatts, price
 from mechanism.errors import require_int_at_least
 
 from ..scenario import Scenario, pettingzoo_constructors

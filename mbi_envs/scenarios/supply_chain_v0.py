@@ -3,7 +3,7 @@
 **Problem.** ``depth − 1`` stages of ``width`` facilities (agents) and ``width`` markets; facility
 j ships to ``fanout`` facilities of the next stage (lanes ``(j + o) mod width``); its action is
 the vector of its shipments in ``[0, capacity]^fanout``. Seeded random convex costs
-(:func:`mechanism.supply_chain.supply_chain_problem`):
+(:func:`mechanism.problems.supply_chain.supply_chain_problem`):
 
 ``L = Σ_markets w (d_m − in_m)² + Σ_{stage ≥ 1} h (in_j − out_j)² + Σ_j (α_j out_j + β_j out_j²)
 + Σ_lanes (τ_e x_e + ½ κ_e x_e²)``.
@@ -17,7 +17,7 @@ one-shot ``[stage, α_j, β_j, agent_index/(N−1)]``.
 
 **Reward.** See :class:`mbi_envs.MechanismEnv`.
 
-**Reference.** The exact optimum (:func:`mechanism.supply_chain.solve_supply_chain`: BVLS on the
+**Reference.** The exact optimum (:func:`mechanism.problems.supply_chain.solve_supply_chain`: BVLS on the
 Cholesky factor of the exact Hessian, certified by its KKT residual), cached per parameter set.
 
 **Starting state.** ``U[0, capacity]`` i.i.d. per lane (``random_start=True``, default) or all zeros.
@@ -33,7 +33,7 @@ import functools
 import numpy as np
 
 from mechanism import Optimum, Problem
-from mechanism.supply_chain import solve_supply_chain, supply_chain_problem
+from mechanism.problems.supply_chain import solve_supply_chain, supply_chain_problem
 
 from ..scenario import Scenario, pettingzoo_constructors, quadratic_incentive_bound
 from .economic_dispatch_v0 import fixed_point, uniform_in_box

@@ -2,7 +2,7 @@
 
 In the aggregative family every coupling goes through two sums, ``S = Σ_i x_i`` and
 ``Q = Σ_i λ_i x_i²``. Rank ``k`` of ``W`` owns a contiguous slice of the agents (its actions,
-its λ_i, its bounds) and runs the fused step of :mod:`mechanism.fused` on it; the only
+its λ_i, its bounds) and runs the fused step of :mod:`mechanism.engines.fused` on it; the only
 communication is **one all-reduce of the float64 partial sums per planner iteration** (plus one
 at each stopping check for the KKT residual). Every rank then holds the same global loss and
 takes the same stopping decision, so the run is the single-process run with the sum split in
@@ -31,10 +31,10 @@ from typing import Any
 
 import torch
 
-from .agents import GradientAgents
-from .errors import InvalidParameterError, require_finite_number, require_int_at_least, require_positive
-from .planner import run_planner
-from .problems import aggregative_optimal_loss, aggregative_problem
+from ..core.agents import GradientAgents
+from ..errors import InvalidParameterError, require_finite_number, require_int_at_least, require_positive
+from ..core.planner import run_planner
+from ..problems.appendix_c import aggregative_optimal_loss, aggregative_problem
 
 __all__ = ["ShardSpec", "shard_range", "initial_actions", "run_sharded", "launch_local", "SHARD_ALIGN"]
 

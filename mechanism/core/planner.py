@@ -37,11 +37,11 @@ device in between, so ``diverged_at`` stays exact. With ``check_every > 1`` a ru
 returned state is the last *checked* finite one (``iterations`` says which).
 
 ``method="fused"`` (and ``"auto"``, wherever it applies) runs gradient agents on the aggregative
-family through the one-pass kernel of :mod:`mechanism.fused` (in place, memory-bandwidth bound),
+family through the one-pass kernel of :mod:`mechanism.engines.fused` (in place, memory-bandwidth bound),
 a block of iterations at a time: on the CPU the iterations up to the next stopping check run in
 one compiled numba call, bit-identical to stepping them one by one (statuses, ``diverged_at``,
 the history stride and the float64 sums are those of the per-iteration loop). The other
-methods go through :func:`mechanism.dpm.incentives` and ``policy.act``, one Python step per
+methods go through :func:`mechanism.core.dpm.incentives` and ``policy.act``, one Python step per
 iteration.
 """
 from __future__ import annotations
@@ -55,8 +55,8 @@ import torch
 
 from .agents import AgentPolicy
 from .dpm import Incentives, Method, incentives
-from .fused import FusedAggregative, fused_unavailable_reason
-from .errors import InvalidParameterError, require_int_at_least, require_nonnegative, require_positive
+from ..engines.fused import FusedAggregative, fused_unavailable_reason
+from ..errors import InvalidParameterError, require_int_at_least, require_nonnegative, require_positive
 from .problem import Problem, TypesView
 
 __all__ = ["PlannerResult", "History", "run_planner"]
@@ -308,7 +308,7 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
     Args:
         problem: the Planner's problem; incentives are computed under ``types`` (its belief by
             default). All tensors stay on ``problem.device`` in ``problem.dtype``.
-        policy: the agents (:mod:`mechanism.agents`).
+        policy: the agents (:mod:`mechanism.core.agents`).
         x0: starting joint action (``(B, N, d)``, ``(N, d)`` or ``(N,)``); validated once here
             (shape, device, NaN/inf) and projected onto the box.
         max_iters: iteration budget (≥ 0).
@@ -316,12 +316,12 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
             batch row, each tolerance floored at the rounding level of its quantity (module
             docstring); ``eps = tau = 0``: no convergence test (a fixed budget).
         method: ``"fused"``: gradient agents on the aggregative family in one in-place pass
-            per iteration (:mod:`mechanism.fused`; its loss is float64 whatever the storage
+            per iteration (:mod:`mechanism.engines.fused`; its loss is float64 whatever the storage
             dtype; on the CPU the iterations between two stopping checks run in one compiled
             call); ``"analytic"``/``"autograd"``: the DPM path of
-            :func:`mechanism.dpm.incentives` then ``policy.act``. ``"auto"`` (default) picks
+            :func:`mechanism.core.dpm.incentives` then ``policy.act``. ``"auto"`` (default) picks
             the fastest engine that computes the same iterates: ``"fused"`` whenever it applies
-            (:func:`mechanism.fused.fused_unavailable_reason` is None: a problem of the
+            (:func:`mechanism.engines.fused.fused_unavailable_reason` is None: a problem of the
             aggregative fused family and plain :class:`GradientAgents`), because it is the same
             update ``x ← Π(x + ηG)`` with ``G`` in closed form, agreeing with autograd to
             rounding (tested to 1e-12) at one pass over memory per iteration and no Python per
@@ -338,7 +338,7 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
             ``False`` returns the state where divergence was found).
         backend: fused method only: ``"auto"``, ``"numba"`` (CPU) or ``"torch"``.
         all_reduce: fused method only: sums partial sums over processes (set by
-            :mod:`mechanism.distributed`, where ``problem`` and ``x0`` hold one rank's agents).
+            :mod:`mechanism.engines.distributed`, where ``problem`` and ``x0`` hold one rank's agents).
     """
     max_iters, record_every, check_every = _check_arguments(
         max_iters, record_every, check_every, eps, tau, divergence_factor, policy, method)

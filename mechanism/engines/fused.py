@@ -24,8 +24,8 @@ Backends (chosen by measurement, see docs/scale.md):
 * ``"torch"`` (any device, the default on CUDA): chunked in-place torch ops; each chunk is
   updated and summed while it sits in cache.
 
-:class:`FusedAggregative` is what :func:`mechanism.planner.run_planner` uses with
-``method="fused"``; :mod:`mechanism.distributed` runs the same kernel on each rank's slice.
+:class:`FusedAggregative` is what :func:`mechanism.core.planner.run_planner` uses with
+``method="fused"``; :mod:`mechanism.engines.distributed` runs the same kernel on each rank's slice.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import torch
 
-from .errors import InvalidParameterError
+from ..errors import InvalidParameterError
 
 __all__ = ["FusedAggregative", "fused_unavailable_reason", "aggregative_coefficients", "CHUNK",
            "numba_available"]
@@ -54,7 +54,7 @@ def numba_available() -> bool:
 
 def fused_unavailable_reason(problem: Any, policy: Any) -> str | None:
     """Why ``run_planner(..., method="fused")`` cannot run this problem/policy pair (None if it can)."""
-    from .agents import GradientAgents
+    from ..core.agents import GradientAgents
 
     if getattr(problem, "fused_family", None) != "aggregative":
         return f"problem {problem.name!r} registers no fused family (only the aggregative family does)"
@@ -248,7 +248,7 @@ def _compile_numba(parallel: bool) -> dict[str, Any]:
         @plain
         def planner(X2, e, lam, lo, hi, klam, klo, khi, shift, S, Q, prev, max_iters, check_every, record_every,
                     limit, test_conv, eps, tau, floor_unit, keep, chunk, rec_its, rec_loss):  # pragma: no cover
-            """The planner loop of :func:`mechanism.planner.run_planner` for this kernel, whole: the
+            """The planner loop of :func:`mechanism.core.planner.run_planner` for this kernel, whole: the
             same blocks, divergence test, snapshots, convergence test (rounding floors included) and
             history stride, in the same IEEE operations. ``X2`` (B, n), ``S``, ``Q`` (B,) are updated
             in place; ``e, lam, lo, hi`` are what ``step`` takes, ``klam, klo, khi`` the arrays the KKT
@@ -404,7 +404,7 @@ class FusedAggregative:
         backend: ``"numba"`` (CPU), ``"torch"`` (any device) or ``"auto"`` (numba on the CPU
             when installed, torch otherwise).
         reduce: optional function ``(tensor of float64 partial sums) -> global sums`` used by
-            :mod:`mechanism.distributed` (an all-reduce); ``None`` for one process.
+            :mod:`mechanism.engines.distributed` (an all-reduce); ``None`` for one process.
 
     After :meth:`step`, :attr:`loss` holds ``L`` at the new point (float64, shape ``(B,)``).
     """
@@ -518,7 +518,7 @@ class FusedAggregative:
                          eps: float, tau: float, floor_unit: float, keep_last_finite: bool,
                          test_convergence: bool) -> dict[str, Any]:
         """The whole planner loop in one compiled call (numba backend, one process, no recorded
-        actions): what :func:`mechanism.planner.run_planner` does with this kernel, bit for bit
+        actions): what :func:`mechanism.core.planner.run_planner` does with this kernel, bit for bit
         (tested). Returns status, iterations, diverged_at, the recorded ``(iterations, losses)``
         after iteration 0, and the iteration the kernel stopped at (> iterations after a
         divergence whose state was not kept)."""

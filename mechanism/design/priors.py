@@ -24,7 +24,7 @@ import scipy.stats
 import torch
 from torch.distributions import Distribution, constraints
 
-from .errors import InvalidParameterError, require_int_at_least, require_positive
+from ..errors import InvalidParameterError, require_int_at_least, require_positive
 
 __all__ = ["FiniteTypes", "IndependentPrior", "Estimate", "mc_estimate", "GridPosterior",
            "quadratic_best_response", "simulate_responses"]

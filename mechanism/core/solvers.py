@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .dpm import incentives
-from .errors import InvalidParameterError, require_int_at_least, require_nonnegative
+from ..errors import InvalidParameterError, require_int_at_least, require_nonnegative
 from .problem import Problem, TypesView
 
 def reference_copy(problem: Problem) -> Problem:

@@ -16,9 +16,9 @@ from typing import Any, Mapping
 
 import torch
 
-from .ddag import DDAG
-from .errors import InvalidParameterError, require_finite_number, require_int_at_least, require_positive
-from .problem import Optimum, Problem
+from ..core.ddag import DDAG
+from ..errors import InvalidParameterError, require_finite_number, require_int_at_least, require_positive
+from ..core.problem import Optimum, Problem
 
 __all__ = ["aggregative_problem", "aggregative_optimum", "aggregative_optimal_loss", "aggregative_nash",
            "assembly_line_problem", "coupled_resource_problem", "nonconvex_problem", "sum_reciprocal"]
@@ -130,9 +130,9 @@ def aggregative_problem(n_agents: int = 100, Y: float = 10.0, lam: Any = 0.1, *,
     ``dtype`` (float64 default, or float32) and ``device`` (``"cpu"``, ``"cuda"``) place every
     tensor; sums accumulate in float64 whatever the storage dtype. A scalar λ or bound costs
     O(1) memory, so N = 1e9 needs only the actions themselves. The family registers the fused
-    one-pass step of :mod:`mechanism.fused` (``run_planner(..., method="fused")``).
+    one-pass step of :mod:`mechanism.engines.fused` (``run_planner(..., method="fused")``).
     """
-    from .problem import resolve_device, resolve_dtype
+    from ..core.problem import resolve_device, resolve_dtype
 
     n_agents = require_int_at_least("n_agents", n_agents, 1)
     Y = require_finite_number("Y", Y)

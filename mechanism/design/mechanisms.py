@@ -39,11 +39,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .errors import InvalidParameterError, ShapeMismatchError, require_finite_number
+from ..errors import InvalidParameterError, ShapeMismatchError, require_finite_number
 from .payments import _pivot, allocate as _allocate_one, dpm_prices
 from .priors import IndependentPrior
-from .problem import Problem
-from .problems import aggregative_problem
+from ..core.problem import Problem
+from ..problems.appendix_c import aggregative_problem
 
 __all__ = ["ReportingGame", "AggregativeClosedForm", "aggregative_game", "PaymentRule", "NoPayment",
            "DPMLinearPrice", "GrovesFamily", "VCG", "AGV", "BayesianDPM", "zero_h", "clarke_pivot",
@@ -97,7 +97,7 @@ class ReportingGame:
         null_action: agent i's action when absent (Clarke pivot, IR outside option).
         closed_form: optional batched closed forms (e.g. :class:`AggregativeClosedForm`); without
             it every row is solved separately (closed-form optimum if the problem has one, else
-            L-BFGS-B) and Clarke pivots by :func:`mechanism.payments._pivot` (cached).
+            L-BFGS-B) and Clarke pivots by :func:`mechanism.design.payments._pivot` (cached).
     """
 
     def __init__(self, problem: Problem, *, key: str = "lam", report_low: Any, report_high: Any,
@@ -293,7 +293,7 @@ class GrovesFamily(PaymentRule):
 
 
 class VCG(GrovesFamily):
-    """Groves with the Clarke pivot (as :func:`mechanism.payments.vcg_payments`)."""
+    """Groves with the Clarke pivot (as :func:`mechanism.design.payments.vcg_payments`)."""
 
     def __init__(self) -> None:
         super().__init__(clarke_pivot, "vcg")

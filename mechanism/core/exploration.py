@@ -1,6 +1,6 @@
 """Incentive-only agents that escape local minima, and a coupled landscape with a known global minimum.
 
-Both policies are element-wise like every policy of :mod:`mechanism.agents`: agent i uses only its
+Both policies are element-wise like every policy of :mod:`mechanism.core.agents`: agent i uses only its
 own action, its own incentive ``G_i``, its own history and its own random stream.
 
 * :class:`AnnealedLangevinAgents`: ``x_i ← Π_i(x_i + η_i G_i + √(2 η_i T_i(t)) ε_i)``, ``ε_i ~ N(0, I)``,
@@ -37,7 +37,7 @@ import torch
 
 from .agents import GradientAgents
 from .ddag import DDAG
-from .errors import InvalidParameterError, require_int_at_least, require_nonnegative, require_positive
+from ..errors import InvalidParameterError, require_int_at_least, require_nonnegative, require_positive
 from .problem import Optimum, Problem
 
 __all__ = ["AnnealedLangevinAgents", "RestartAgents", "coupled_rastrigin_problem"]

@@ -4,7 +4,7 @@
 
 ``X`` is a batch of joint actions, shape ``(B, N, d)``, float64 on the CPU by default; a problem
 lives on one ``device`` with one ``dtype`` (:meth:`Problem.to` moves it) and every tensor it makes
-follows them. The loss is the terminal node of a :class:`~mechanism.ddag.DDAG`. Private types ``θ`` (e.g. cost coefficients
+follows them. The loss is the terminal node of a :class:`~mechanism.core.ddag.DDAG`. Private types ``θ`` (e.g. cost coefficients
 λ_i) live in data nodes; the Planner evaluates the loss under its *belief* about them
 (``types="belief"``), while welfare is scored under the *true* types (``types="true"``).
 """
@@ -16,7 +16,7 @@ from typing import Any, Callable, Literal, Mapping
 import torch
 
 from .ddag import DDAG, DataNode
-from .errors import (GraphError, InvalidParameterError, ShapeMismatchError, distinct_values,
+from ..errors import (GraphError, InvalidParameterError, ShapeMismatchError, distinct_values,
                      require_finite_tensor)
 
 __all__ = ["Problem", "Optimum", "TypesView", "resolve_device", "resolve_dtype"]
@@ -85,7 +85,7 @@ class Problem:
         name: a label.
         dtype: storage dtype of every tensor of the problem (float64 default, or float32).
         device: where the problem's tensors live (``"cpu"`` default, ``"cuda"``).
-        fused_family: the name of a fused kernel family (:mod:`mechanism.fused`) whose one-pass
+        fused_family: the name of a fused kernel family (:mod:`mechanism.engines.fused`) whose one-pass
             step computes this problem's incentives and the agents' update together, or ``None``.
 
     Callables must be module-level functions (or ``functools.partial`` of them) for the problem

@@ -14,7 +14,7 @@ A D-DAG has three kinds of nodes:
 Edges go from a node to the nodes that name it among their ``inputs``. One node is the
 terminal loss; its value must have shape ``(B,)``. :meth:`DDAG.forward` evaluates every node
 in topological order, so one reverse pass (autograd) from the loss yields every agent's
-incentive (see :mod:`mechanism.dpm`).
+incentive (see :mod:`mechanism.core.dpm`).
 
 Example, the paper's assembly line ``A1 -> A2 -> loss``::
 
@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
-from .errors import GraphError, InvalidParameterError, ShapeMismatchError, require_int_at_least
+from ..errors import GraphError, InvalidParameterError, ShapeMismatchError, require_int_at_least
 
 __all__ = ["DDAG", "AgentNode", "DataNode", "FunctionNode"]
 

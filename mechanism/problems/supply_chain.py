@@ -38,9 +38,9 @@ import scipy.linalg
 import scipy.optimize
 import torch
 
-from .ddag import DDAG
-from .errors import InvalidParameterError, require_int_at_least, require_positive
-from .problem import Problem
+from ..core.ddag import DDAG
+from ..errors import InvalidParameterError, require_int_at_least, require_positive
+from ..core.problem import Problem
 
 __all__ = ["SupplyChainLayout", "supply_chain_problem", "solve_supply_chain", "SupplyChainSolution"]
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 import torch
 
-from .errors import InvalidParameterError
+from ..errors import InvalidParameterError
 from .problem import Problem, TypesView
 
 __all__ = ["Incentives", "incentives"]

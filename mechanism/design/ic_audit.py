@@ -1,12 +1,12 @@
 """Incentive-compatibility audit of payment rules: labels that are proofs, scoped searches or witnesses.
 
-For a :class:`~mechanism.mechanisms.ReportingGame`, a :class:`~mechanism.mechanisms.PaymentRule`,
+For a :class:`~mechanism.design.mechanisms.ReportingGame`, a :class:`~mechanism.design.mechanisms.PaymentRule`,
 a truth ``θ`` and optionally a prior, :func:`audit_rule` returns four property labels
-(:mod:`mechanism.ic_labels`) and the numbers behind them:
+(:mod:`mechanism.design.ic_labels`) and the numbers behind them:
 
 * **DSIC**: ex-post regret ``ρ_i(θ_i, R_{−i})`` maximised over every agent whose report the
   rule reads, its own type and the others' *report profiles* (not only truthful ones), by
-  :func:`mechanism.ic_search.dsic_search` (corners, Sobol points, prior draws, hill climb);
+  :func:`mechanism.design.ic_search.dsic_search` (corners, Sobol points, prior draws, hill climb);
   ``proved`` for Groves/VCG with an exact allocation (Groves' theorem);
 * **BIC** (with a prior): interim regret of every agent whose report the rule reads, once per
   class of exchangeable agents (:func:`exchangeable_classes`), for every own type of a finite
@@ -15,7 +15,7 @@ a truth ``θ`` and optionally a prior, :func:`audit_rule` returns four property 
   exactly by enumeration when the prior is finite; ``proved`` for VCG (DSIC ⇒ BIC) and AGV with
   exact expectations;
 * **ex-post IR** and **budget balance** over truthful profiles
-  (:func:`mechanism.ic_search.profile_search`); ``proved`` where an identity holds (AGV's and no
+  (:func:`mechanism.design.ic_search.profile_search`); ``proved`` where an identity holds (AGV's and no
   payment's budget, VCG's IR when ``C_i(a₀) = 0``);
 * beside them: ex-post regret at the truthful profile (:func:`ex_post_regret`: bounded Brent,
   L-BFGS-B and a grid, checked against the closed form), coalition regret of pairs, expected
@@ -41,7 +41,7 @@ import numpy as np
 import scipy.optimize
 import torch
 
-from .errors import InvalidParameterError, require_int_at_least
+from ..errors import InvalidParameterError, require_int_at_least
 from .ic_labels import PropertyLabel, label_from_search, proof_for
 from .ic_search import dsic_search, expected_ex_post_regret, profile_search
 from .mechanisms import (AGV, VCG, AggregativeClosedForm, BayesianDPM, DPMLinearPrice, NoPayment, PaymentRule,
@@ -67,7 +67,7 @@ class AuditConfig:
 
     ``n_grid``/``n_starts``/``n_lbfgs``: the scalar report search at the truthful profile (and
     for interim regret); ``dsic_profiles``/``dsic_refine``: the DSIC search over profiles
-    (:func:`mechanism.ic_search.dsic_search`: corners, this many Sobol points and as many prior
+    (:func:`mechanism.design.ic_search.dsic_search`: corners, this many Sobol points and as many prior
     draws, then a hill climb of ``dsic_climb_steps`` steps from the ``dsic_refine`` worst per agent; the own report at each
     profile by a ``profile_grid``-point grid and ``profile_golden`` golden-section steps); ``ir_bb_profiles``: truthful
     profiles scanned for IR and budget-balance violations; ``n_expected``: i.i.d. profiles for the
@@ -355,7 +355,7 @@ def _scope(game: ReportingGame, agents: Sequence[int]) -> str:
 
 
 def _proof(game: ReportingGame, rule: PaymentRule, prop: str, prior: IndependentPrior | None = None) -> str | None:
-    """The argument of :data:`~mechanism.ic_labels.PROOFS` when its preconditions hold for this game."""
+    """The argument of :data:`~mechanism.design.ic_labels.PROOFS` when its preconditions hold for this game."""
     proof = proof_for(rule.name, prop)
     if proof is None:
         return None
@@ -371,7 +371,7 @@ def _proof(game: ReportingGame, rule: PaymentRule, prop: str, prior: Independent
 
 def dsic_label(game: ReportingGame, rule: PaymentRule, c: AuditConfig, prior: IndependentPrior | None,
                tolerance: float) -> tuple[PropertyLabel, dict[str, Any]]:
-    """DSIC from :func:`mechanism.ic_search.dsic_search` over the agents whose report is read."""
+    """DSIC from :func:`mechanism.design.ic_search.dsic_search` over the agents whose report is read."""
     agents = [i for i in range(game.n_agents) if rule.reads_report(i)]
     s = dsic_search(game, rule, agents=agents, n_profiles=c.dsic_profiles, n_refine=c.dsic_refine, prior=prior,
                     seed=c.seed, n_grid=c.profile_grid, n_golden=c.profile_golden, climb_steps=c.dsic_climb_steps)
@@ -385,7 +385,7 @@ def dsic_label(game: ReportingGame, rule: PaymentRule, c: AuditConfig, prior: In
 
 def ir_bb_labels(game: ReportingGame, rule: PaymentRule, c: AuditConfig, prior: IndependentPrior | None,
                  tolerance: float) -> tuple[PropertyLabel, PropertyLabel, dict[str, Any]]:
-    """Ex-post IR and budget balance over truthful profiles (:func:`mechanism.ic_search.profile_search`)."""
+    """Ex-post IR and budget balance over truthful profiles (:func:`mechanism.design.ic_search.profile_search`)."""
     s = profile_search(game, rule, n_profiles=c.ir_bb_profiles, prior=prior, seed=c.seed)
     scope = _scope(game, range(game.n_agents))
     ir = label_from_search("ir", -s["min_utility"], tolerance, k=s["k"], search=s["search"], scope=scope,
@@ -430,7 +430,7 @@ def audit_rule(game: ReportingGame, rule: PaymentRule, *, truth: Any = None, pri
                config: AuditConfig | None = None, coalitions: bool = True,
                tolerance: float = IC_TOLERANCE) -> dict[str, Any]:
     """Every audit quantity of one rule (see the module docstring) and its ``labels``
-    (:mod:`mechanism.ic_labels`: DSIC, BIC, ex-post IR, budget balance, each proved, searched or
+    (:mod:`mechanism.design.ic_labels`: DSIC, BIC, ex-post IR, budget balance, each proved, searched or
     violated); JSON-safe lists and floats.
 
     ``max_regret`` is the largest ex-post regret *at the truthful profile* (others truthful; the
@@ -476,7 +476,7 @@ def audit_rule(game: ReportingGame, rule: PaymentRule, *, truth: Any = None, pri
 def ic_verdict(rec: dict[str, Any], tolerance: float = IC_TOLERANCE) -> dict[str, Any]:
     """Each property's label status (``proved`` / ``no_violation`` / ``violated`` / ``untested``)
     and whether it holds as far as tested (``holds``: ``None`` when untested), read off
-    ``rec["labels"]``; decided in code by :mod:`mechanism.ic_labels`."""
+    ``rec["labels"]``; decided in code by :mod:`mechanism.design.ic_labels`."""
     labels = rec["labels"]
     return {"tolerance": tolerance, **{k: v["status"] for k, v in labels.items()},
             "holds": {k: v["holds"] for k, v in labels.items()}, "text": {k: v["text"] for k, v in labels.items()}}
@@ -548,7 +548,7 @@ def audit_c4(config: AuditConfig | None = None, tolerance: float = IC_TOLERANCE)
     result["claim_axis"] = {
         "claim": "the DPM is incentive compatible / VCG-equivalent (paper §4.3.3.1, Theorem 1, B.3)",
         "decided_by": "the DSIC label of the DPM linear price p_i·x_i: its ex-post regret maximised over every "
-                      "agent's type and the others' report profiles (mechanism.ic_search.dsic_search)",
+                      "agent's type and the others' report profiles (mechanism.design.ic_search.dsic_search)",
         "tolerance": tolerance, "dpm_dsic": dsic["text"], "dpm_dsic_status": dsic["status"],
         "dpm_max_regret": r["dpm"]["max_regret"], "dpm_max_regret_over_profiles": dsic["worst"],
         "dpm_dsic_witness": dsic["witness"], "vcg_max_regret": r["vcg"]["max_regret"],
@@ -608,7 +608,7 @@ def _fmt(v: Any) -> str:
 
 def markdown_table(result: dict[str, Any]) -> str:
     """Mechanism × regret (at the truth, over profiles, expected with CI) × budget × efficiency ×
-    IR, then each rule's four labels (:mod:`mechanism.ic_labels`), as Markdown."""
+    IR, then each rule's four labels (:mod:`mechanism.design.ic_labels`), as Markdown."""
     head = ("| rule | max ex-post regret at truth | max ex-post regret over profiles | E[ex-post regret] (95% CI, n) "
             "| max interim regret (CI high) | max coalition regret | budget surplus at truth | efficiency loss "
             "| DSIC | BIC | ex-post IR | budget balanced |")

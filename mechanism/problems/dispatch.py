@@ -40,11 +40,11 @@ import scipy.optimize
 import scipy.sparse
 import torch
 
-from .agents import AgentPolicy
-from .ddag import DDAG
-from .errors import InvalidParameterError, require_finite_number, require_int_at_least, require_positive
-from .planner import run_planner
-from .problem import Optimum, Problem
+from ..core.agents import AgentPolicy
+from ..core.ddag import DDAG
+from ..errors import InvalidParameterError, require_finite_number, require_int_at_least, require_positive
+from ..core.planner import run_planner
+from ..core.problem import Optimum, Problem
 
 __all__ = ["CASES", "DispatchCase", "load_case", "dispatch_problem", "lambda_iteration", "solve_dispatch",
            "DispatchSolution", "DispatchRunResult", "run_dispatch", "dispatch_step_sizes", "price", "megawatts",

@@ -24,7 +24,7 @@ from typing import Any, Callable, Literal
 
 import torch
 
-from .errors import InvalidParameterError, ShapeMismatchError, require_nonnegative, require_positive
+from ..errors import InvalidParameterError, ShapeMismatchError, require_nonnegative, require_positive
 from .problem import Problem
 
 __all__ = ["AgentPolicy", "GradientAgents", "MomentumAgents", "BestResponseAgents",

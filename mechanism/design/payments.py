@@ -5,7 +5,7 @@ Notation (costs, not welfare; a transfer ``t_i`` is paid *to* agent i):
 * social cost ``L(X; θ) = L_system(X) + Σ_j C_j(x_j; θ_j)`` (``problem.loss``);
 * reported types ``θ̂`` = the Planner's belief (``types="belief"``), true types ``θ``;
 * allocation ``x*(θ̂) = argmin_X L(X; θ̂)`` over the box (closed form when the problem has
-  one, else scipy L-BFGS-B via :func:`~mechanism.solvers.centralized_optimum`).
+  one, else scipy L-BFGS-B via :func:`~mechanism.core.solvers.centralized_optimum`).
 
 **Clarke pivot (VCG)**. Agent i *absent* means its action pinned at a documented null action
 ``a₀`` (default 0: it produces nothing) and its own cost removed. Then
@@ -24,10 +24,10 @@ pricing agent i receives ``p_i · x_i``.
 
 This module keeps the original functional API. Payment rules as objects with one interface
 (no payment, the DPM linear price, Groves, VCG, AGV, Bayesian DPM), priors and the incentive-
-compatibility audit of *every* rule live in :mod:`mechanism.mechanisms`, :mod:`mechanism.priors`
-and :mod:`mechanism.ic_audit` (``docs/mechanism_design.md``); their VCG rule is tested equal to
+compatibility audit of *every* rule live in :mod:`mechanism.design.mechanisms`, :mod:`mechanism.design.priors`
+and :mod:`mechanism.design.ic_audit` (``docs/mechanism_design.md``); their VCG rule is tested equal to
 :func:`vcg_payments`. :func:`misreport_gain` audits VCG only: VCG's zero gain says nothing about
-the DPM price, whose ex-post regret is positive (closed form in :mod:`mechanism.ic_audit`).
+the DPM price, whose ex-post regret is positive (closed form in :mod:`mechanism.design.ic_audit`).
 """
 from __future__ import annotations
 
@@ -37,9 +37,9 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from .errors import InvalidParameterError
-from .problem import Problem
-from .solvers import centralized_optimum
+from ..errors import InvalidParameterError
+from ..core.problem import Problem
+from ..core.solvers import centralized_optimum
 
 __all__ = ["VCGResult", "allocate", "vcg_payments", "dpm_prices", "misreport_gain"]
 
