@@ -169,3 +169,11 @@ def test_matches_tolerance_is_the_printed_precision():
 def test_generator_refuses_an_unknown_table():
     with pytest.raises(ValueError, match="unknown table generator 'nope'"):
         docs_tables.regenerate("<!-- table: nope x.json -->\n<!-- /table -->")
+
+
+def test_docs_list_every_registered_env_id():
+    import mbi_envs
+    envs, design = (ROOT / "docs" / "envs.md").read_text(), (ROOT / "docs" / "design.md").read_text()
+    for env_id in mbi_envs.env_ids():
+        assert f"| `{env_id}` |" in envs, f"docs/envs.md's table lacks {env_id}"
+        assert f"`{env_id}`" in design, f"docs/design.md's id list lacks {env_id}"
