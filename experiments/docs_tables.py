@@ -71,7 +71,13 @@ def benchmark_headline(path: str) -> list[str]:
     from experiments.benchmark.markdown import fmt
     rows = _headline_rows(path)
     variants = list(dict.fromkeys(h["mbi"] for h in rows))
-    lines = ["| scenario | PPO variant | PPO best gap | " + " | ".join(_label(v) for v in variants) + " |",
+    caption = []
+    if not (ROOT / path).is_dir():
+        cfg = _load(path)["config"]
+        caption = [f"`{path}`: {cfg['mode']} mode, {len(cfg['seeds'])} seeds, {len(_load(path)['records'])} runs, "
+                   f"{cfg['metadata'].get('cpu_model', cfg['machine'])} "
+                   f"({cfg['metadata'].get('torch_cpu_capability', '?')}).", ""]
+    lines = caption + ["| scenario | PPO variant | PPO best gap | " + " | ".join(_label(v) for v in variants) + " |",
         "|---|---|---|" + "---:|" * len(variants)]
     groups: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for h in rows:
@@ -95,14 +101,17 @@ def benchmark_headline(path: str) -> list[str]:
     return lines
 
 
-def benchmark_spread(path_a: str, path_b: str) -> list[str]:
+def benchmark_spread(path_a: str, path_b: str, *rows: str) -> list[str]:
     """The headline rows two benchmark runs share (e.g. two machines): PPO's best gap and the
     agent-steps ratio PPO / MBI per MBI variant (medians over seeds), ``first / second``; a row
-    appears once both runs have every seed of it (``path_b`` may be an unfinished run's records)."""
+    appears once both runs have every seed of it (``path_b`` may be an unfinished run's records).
+    ``rows`` (``SCENARIO:PPO-VARIANT``, e.g. ``C.2-N100:oneshot-team``) keeps only those rows."""
     from experiments.benchmark.markdown import fmt
+    keep = {tuple(r.split(":", 1)) for r in rows}
     runs = [{(h["scenario"], h["ppo"], h["mbi"]): h for h in _headline_rows(p) if h["ppo_improved_seeds"]}
             for p in (path_a, path_b)]
-    shared = [k for k in runs[0] if k in runs[1] and runs[1][k]["seeds"] == runs[0][k]["seeds"]]
+    shared = [k for k in runs[0] if k in runs[1] and runs[1][k]["seeds"] == runs[0][k]["seeds"]
+              and (not keep or (k[0], k[1].replace("ppo-", "")) in keep)]
     variants = list(dict.fromkeys(k[2] for k in shared))
     lines = ["| scenario | PPO variant | PPO best gap | " + " | ".join(_label(v) for v in variants) + " |",
              "|---|---|---|" + "---:|" * len(variants)]

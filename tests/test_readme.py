@@ -1,4 +1,5 @@
-"""Every code block of README.md runs (python) or is checked (bash) in the test suite.
+"""Every code block of README.md (and the python blocks of the docs pages in ``RUN_DOCS``) runs
+(python) or is checked (bash) in the test suite.
 
 Python blocks run in a fresh namespace in a temporary working directory, and whatever the text
 right after a block quotes as printed ("This prints `...`") must be what the block printed. A
@@ -21,27 +22,28 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+RUN_DOCS = [ROOT / "docs" / "design.md"]  # docs pages whose python blocks also run here
 BLOCK = re.compile(r"(?P<marker><!-- readme-test: slow -->\n)?```(?P<lang>python|bash)\n(?P<code>.*?)```\n"
                    r"(?P<after>(?:(?!```|\n## ).)*)", re.S)
 # docs pages other sessions are writing at the same time (issue 20): linked before they land
 PENDING_DOCS = {"docs/your_problem.md", "docs/architecture.md"}
 
 
-def _blocks(lang: str) -> list[tuple[int, str, bool, str]]:
-    text = README.read_text()
+def _blocks(lang: str, doc: Path = README) -> list[tuple[int, str, bool, str]]:
+    text = doc.read_text()
     return [(text[:m.start()].count("\n") + 1, m.group("code"), bool(m.group("marker")), m.group("after"))
             for m in BLOCK.finditer(text) if m.group("lang") == lang]
 
 
-def _params(lang: str) -> list:
-    return [pytest.param(code, after, id=f"line{line}", marks=[pytest.mark.slow] if slow else [])
-            for line, code, slow, after in _blocks(lang)]
+def _params(lang: str, docs: list[Path] = [README]) -> list:
+    return [pytest.param(code, after, id=f"{doc.name}:line{line}", marks=[pytest.mark.slow] if slow else [])
+            for doc in docs for line, code, slow, after in _blocks(lang, doc)]
 
 
 def test_readme_is_a_front_page():
     size = len(README.read_bytes())
     assert size < 10 * 1024, f"README.md is {size} bytes; the front page stays under 10 KB (move detail to docs/)"
-    assert len(_blocks("python")) >= 3 and len(_blocks("bash")) >= 2
+    assert len(_blocks("python")) >= 2 and len(_blocks("bash")) >= 2
     for _, code, _, _ in _blocks("python") + _blocks("bash"):
         assert len(code.strip().splitlines()) <= 15, f"README example over 15 lines:\n{code}"
 
@@ -53,7 +55,7 @@ def test_readme_links_resolve():
         assert (ROOT / target).exists(), f"README links to {target}, which does not exist"
 
 
-@pytest.mark.parametrize("code, after", _params("python"))
+@pytest.mark.parametrize("code, after", _params("python", [README, *RUN_DOCS]))
 def test_readme_python_block_runs(code, after, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
