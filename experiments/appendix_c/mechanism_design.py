@@ -15,7 +15,7 @@ import torch
 
 from mechanism import GradientAgents, aggregative_problem
 from mechanism.design.ic_audit import AuditConfig, audit_c4, audit_c17
-from mechanism.design.payments import dpm_prices, vcg_payments
+from mechanism.design import dpm_prices, vcg_payments
 
 from .config import C4_LAM, C4_Y, SPEC, TABLE3, Config, run_gd, vector
 from .verdicts import at_most, claim_check, entry, matches_printed, within

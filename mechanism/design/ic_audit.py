@@ -1,6 +1,6 @@
 """Incentive-compatibility audit of payment rules: labels that are proofs, scoped searches or witnesses.
 
-For a :class:`~mechanism.design.mechanisms.ReportingGame`, a :class:`~mechanism.design.mechanisms.PaymentRule`,
+For a :class:`~mechanism.design.ReportingGame`, a :class:`~mechanism.design.PaymentRule`,
 a truth ``θ`` and optionally a prior, :func:`audit_rule` returns four property labels
 (:mod:`mechanism.design.ic_labels`) and the numbers behind them:
 
@@ -44,9 +44,10 @@ import torch
 from ..errors import InvalidParameterError, require_int_at_least
 from .ic_labels import PropertyLabel, label_from_search, proof_for
 from .ic_search import dsic_search, expected_ex_post_regret, profile_search
-from .mechanisms import (AGV, VCG, AggregativeClosedForm, BayesianDPM, DPMLinearPrice, NoPayment, PaymentRule,
-                         ReportingGame, agent_utility, aggregative_game, budget_surplus, efficiency_loss,
-                         standard_rules, utilities)
+from .game import (AggregativeClosedForm, PaymentRule, ReportingGame, agent_utility, aggregative_game,
+                   budget_surplus, efficiency_loss, utilities)
+from .rules import AGV, BayesianDPM, DPMLinearPrice, NoPayment, standard_rules
+from .vcg import VCG
 from .priors import FiniteTypes, IndependentPrior, mc_estimate
 
 __all__ = ["AuditConfig", "maximize_scalar", "ex_post_regret", "coalition_regret", "interim_regret",
