@@ -74,6 +74,12 @@ PROSE: list[tuple[str, str, str, str, Callable[[], float]]] = [
      lambda: max(r["wall_seconds"] for r in _json("results/timings/readme_timings.json")["demo_assembly_line"]["runs"])),
     ("README.md", "(3 s CPU)", "3", "results/timings/readme_timings.json",
      lambda: max(r["cpu_seconds"] for r in _json("results/timings/readme_timings.json")["demo_assembly_line"]["runs"])),
+    ("docs/testing.md", "| 949 passed, 3 skipped", "949", "results/timings/test_suite.json", _at("results/timings/test_suite.json", "result", "passed")),
+    ("docs/testing.md", "589 s (pytest's count", "589", "results/timings/test_suite.json", _at("results/timings/test_suite.json", "pytest_wall_seconds")),
+    ("docs/ecosystem.md", "`tests/test_ecosystem_recipes.py` 77 passed", "77", "results/timings/test_suite.json",
+     _at("results/timings/test_suite.json", "per_file_default_suite", "tests/test_ecosystem_recipes.py", "passed")),
+    ("docs/ecosystem.md", "`tests/test_envs_ecosystem.py` 167", "167", "results/timings/test_suite.json",
+     _at("results/timings/test_suite.json", "per_file_default_suite", "tests/test_envs_ecosystem.py", "passed")),
     # docs/results.md: the head-to-head's "where PPO wins"
     ("docs/results.md", "ratio 0.11 and 0.44", "0.11", BENCH,
      _head(BENCH, "C.2-N100", "ppo-oneshot-team", "mbi-gradient-paper", "steps_ratio")),
