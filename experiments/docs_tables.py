@@ -101,6 +101,14 @@ def benchmark_headline(path: str) -> list[str]:
     return lines
 
 
+def _run_label(path: str) -> str:
+    """```PATH`` (CPU)` for a benchmark.json, ```PATH`` (N finished runs)` for a records folder."""
+    if (ROOT / path).is_dir():
+        return f"`{path}` ({len(list((ROOT / path).glob('*.json')))} finished runs)"
+    meta = _load(path)["config"].get("metadata", {})
+    return f"`{path}` ({meta.get('cpu_model', '?')}, {meta.get('torch_cpu_capability', '?')})"
+
+
 def benchmark_spread(path_a: str, path_b: str, *rows: str) -> list[str]:
     """The headline rows two benchmark runs share (e.g. two machines): PPO's best gap and the
     agent-steps ratio PPO / MBI per MBI variant (medians over seeds), ``first / second``; a row
@@ -113,7 +121,8 @@ def benchmark_spread(path_a: str, path_b: str, *rows: str) -> list[str]:
     shared = [k for k in runs[0] if k in runs[1] and runs[1][k]["seeds"] == runs[0][k]["seeds"]
               and (not keep or (k[0], k[1].replace("ppo-", "")) in keep)]
     variants = list(dict.fromkeys(k[2] for k in shared))
-    lines = ["| scenario | PPO variant | PPO best gap | " + " | ".join(_label(v) for v in variants) + " |",
+    lines = ["Benchmark rows both runs have, " + " / ".join(_run_label(p) for p in (path_a, path_b)) + ":", "",
+             "| scenario | PPO variant | PPO best gap | " + " | ".join(_label(v) for v in variants) + " |",
              "|---|---|---|" + "---:|" * len(variants)]
     for scenario, ppo in dict.fromkeys(k[:2] for k in shared):
         def pair(key: str, v: str) -> str:
