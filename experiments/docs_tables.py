@@ -181,11 +181,16 @@ GENERATORS: dict[str, Callable[..., list[str]]] = {
 
 
 def _render(spec: str) -> str:
-    name, *paths = spec.split()
+    from mechanism.errors import InvalidParameterError
+    name, *args = spec.split()
     if name not in GENERATORS:
-        raise ValueError(f"unknown table generator {name!r} in marker '<!-- table: {spec} -->'; "
-                         f"known: {sorted(GENERATORS)}")
-    return "\n".join(GENERATORS[name](*paths)) + "\n"
+        raise InvalidParameterError(f"unknown table generator {name!r} in marker '<!-- table: {spec} -->'; "
+                                    f"known: {sorted(GENERATORS)}")
+    missing = [a for a in args if ":" not in a and not (ROOT / a.partition("#")[0]).exists()]
+    if missing:
+        raise InvalidParameterError(f"marker '<!-- table: {spec} -->' names {missing}, which do not exist "
+                                    f"under {ROOT}")
+    return "\n".join(GENERATORS[name](*args)) + "\n"
 
 
 def regenerate(text: str) -> str:

@@ -170,9 +170,24 @@ def test_matches_tolerance_is_the_printed_precision():
     assert matches("1.47e+03", 1468.3) and matches("4.2e-16", 4.1675e-16)
 
 
-def test_generator_refuses_an_unknown_table():
-    with pytest.raises(ValueError, match="unknown table generator 'nope'"):
+def test_generator_refuses_an_unknown_table_or_a_missing_source():
+    from mechanism.errors import InvalidParameterError
+    with pytest.raises(InvalidParameterError, match="unknown table generator 'nope'"):
         docs_tables.regenerate("<!-- table: nope x.json -->\n<!-- /table -->")
+    with pytest.raises(InvalidParameterError, match="results/no_such_run/benchmark.json"):
+        docs_tables.regenerate("<!-- table: benchmark-matrix results/no_such_run/benchmark.json -->\n<!-- /table -->")
+
+
+def test_check_flags_a_stale_table_and_a_rewrite_fixes_it(tmp_path, capsys):
+    doc = tmp_path / "page.md"
+    doc.write_text("intro\n<!-- table: appendix-c-summary results/appendix_c/appendix_c.json -->\n| old |\n"
+                   "<!-- /table -->\nend\n")
+    assert docs_tables.main(["--check", str(doc)]) == 1
+    assert "appendix-c-summary" in capsys.readouterr().out
+    assert docs_tables.main([str(doc)]) == 0
+    assert docs_tables.main(["--check", str(doc)]) == 0
+    text = doc.read_text()
+    assert text.startswith("intro\n") and text.endswith("<!-- /table -->\nend\n") and "| C.6 |" in text
 
 
 def test_docs_list_every_registered_env_id():
