@@ -171,7 +171,15 @@ def appendix_c_spread(*run_dirs: str) -> list[str]:
     return lines
 
 
+def ic_audit_table(path: str, key: str) -> list[str]:
+    """The IC audit's rule × regret × label table for one problem (``key``: ``c4`` or ``c17``),
+    exactly as ``mechanism.design.ic_audit.markdown_table`` writes it into ``ic_audit.md``."""
+    from mechanism.design.ic_audit import markdown_table
+    return markdown_table(_load(path)[key]).split("\n\nLabels")[0].split("\n")
+
+
 GENERATORS: dict[str, Callable[..., list[str]]] = {
+    "ic-audit-table": ic_audit_table,
     "benchmark-headline": benchmark_headline,
     "benchmark-spread": benchmark_spread,
     "benchmark-matrix": benchmark_matrix,
@@ -186,7 +194,7 @@ def _render(spec: str) -> str:
     if name not in GENERATORS:
         raise InvalidParameterError(f"unknown table generator {name!r} in marker '<!-- table: {spec} -->'; "
                                     f"known: {sorted(GENERATORS)}")
-    missing = [a for a in args if ":" not in a and not (ROOT / a.partition("#")[0]).exists()]
+    missing = [a for a in args if "/" in a and ":" not in a and not (ROOT / a.partition("#")[0]).exists()]
     if missing:
         raise InvalidParameterError(f"marker '<!-- table: {spec} -->' names {missing}, which do not exist "
                                     f"under {ROOT}")
