@@ -164,10 +164,6 @@ def test_no_import_cycle(package):
     assert found == [], f"import cycles in {package}: {found}"
 
 
-# experiments/ is outside this branch: hit_rates imports real_problems' helpers inside a function
-# while real_problems imports hit_rates.compare_to_baseline. strict: this fails once it is fixed,
-# so the marker is removed then.
-@pytest.mark.xfail(strict=True, reason="experiments.hit_rates <-> experiments.real_problems (lead: move the shared helpers)")
 def test_no_import_cycle_in_experiments():
     found = [c for c in cycles(GRAPH) if c[0].split(".")[0] == "experiments"]
     assert found == [], f"import cycles in experiments: {found}"
