@@ -46,7 +46,10 @@ def require_nonnegative(name: str, value: Any) -> None:
 
 
 def require_int_at_least(name: str, value: Any, minimum: int) -> int:
-    """Return ``int(value)`` or raise unless it is an integer >= ``minimum``."""
+    """Return ``int(value)`` or raise unless it is an integer >= ``minimum``.
+
+    A float with an integral value (``1e4``, ``2.0``) counts as that integer, so that counts written
+    in scientific notation work; ``bool`` and fractional values are refused."""
     if isinstance(value, bool) or not isinstance(value, (int,)) and not (
         isinstance(value, float) and value.is_integer()
     ):
@@ -57,7 +60,10 @@ def require_int_at_least(name: str, value: Any, minimum: int) -> int:
 
 
 def require_finite_number(name: str, value: Any) -> float:
-    """Return ``float(value)`` or raise unless it is a finite real number."""
+    """Return ``float(value)`` or raise unless it is a finite real number (a string or a bool is refused,
+    though ``float()`` would accept ``"10"`` and ``True``)."""
+    if isinstance(value, (str, bytes, bool)):
+        raise InvalidParameterError(f"{name} must be a finite number, got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -75,3 +75,12 @@ def test_failed_with_belief_leaves_problem_unchanged():
     with pytest.raises(GraphError, match="not a data node"):
         p.with_data(nope=1.0)
     assert all(torch.equal(before[k], p.belief[k]) for k in before)
+
+
+def test_require_finite_number_refuses_strings_and_bools_that_float_would_accept():
+    import numpy as np
+    from mechanism.errors import InvalidParameterError, require_finite_number
+    for bad in ("10", b"1", True):
+        with pytest.raises(InvalidParameterError, match=r"Y must be a finite number, got"):
+            require_finite_number("Y", bad)
+    assert require_finite_number("Y", np.float32(2.5)) == 2.5 and require_finite_number("Y", 3) == 3.0

@@ -123,7 +123,7 @@ def write_outputs(payload: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmark.json").write_text(json.dumps(payload, indent=1, allow_nan=False))
     (out / "benchmark.md").write_text(to_markdown(payload))
-    pngs = plot_all(payload["records"], out)
+    pngs = plot_all(payload["records"], out, payload.get("config"))
     print_summary(payload, out / HEADLINE_CSV)
     print(f"{len(payload['records'])} runs in {payload['config']['total_seconds']:.0f} s; wrote "
           f"{out / 'benchmark.json'}, {out / 'benchmark.md'}, {out / HEADLINE_CSV} and {len(pngs)} plots")
