@@ -5,8 +5,10 @@ one Python call and a handful of small torch operations per node, forward and ba
 hundred nodes that overhead dominates (issue 21: ~0.5 ms per node per incentive evaluation).
 :class:`BatchedPlan` removes it without knowing anything about the functions:
 
-1. **Levels.** Every node gets a level: 0 for data nodes and agent nodes without inputs,
-   otherwise one more than its deepest input. Nodes of one level never depend on each other.
+1. **Levels.** Every node gets a level: as soon as possible (0 for data nodes and agent nodes
+   without inputs, otherwise one more than its deepest input) or as late as possible (the
+   deepest level minus the longest path to the loss), whichever schedule makes fewer groups.
+   Nodes of one level never depend on each other.
 2. **Groups.** Nodes of one level with the same kind, the same function (``functools.partial``
    objects compare by their function and arguments; other callables by identity), the same input
    shapes and the same output shape form a group. A group of ``K ≥ 2`` function nodes is evaluated
@@ -109,24 +111,45 @@ class BatchedPlan:
 
     # ------------------------------------------------------------------ planning
     def _partition(self) -> list[list[str]]:
+        """Groups under two schedules, as soon as possible and as late as possible; the one with fewer.
+
+        Nodes of one level never depend on each other, under either schedule. As-soon-as-possible
+        levels (longest path from a source) suit wide graphs whose similar nodes sit at the same
+        depth; as-late-as-possible levels (longest path to the loss) put, e.g., every facility's
+        cost node of a deep supply chain in one level, since all of them feed one stack node.
+        """
         nodes = self.ddag._nodes
-        level: dict[str, int] = {}
-        buckets: dict[tuple, list[str]] = {}
+        asap: dict[str, int] = {}
         for name in self._order:
-            node = nodes[name]
-            level[name] = 1 + max((level[i] for i in node.inputs), default=-1)
-            ins = tuple(self._shapes[i] for i in node.inputs)
-            if isinstance(node, DataNode):
-                key = ("data", self._shapes[name])
-            elif isinstance(node, StackNode):
-                key = ("stack", name)
-            elif isinstance(node, AgentNode):
-                key = ("agent", node.n, function_key(node.output), ins, self._shapes[name])
-            else:
-                key = ("function", function_key(node.fn), ins, self._shapes[name])
-            buckets.setdefault((level[name],) + key, []).append(name)
+            asap[name] = 1 + max((asap[i] for i in nodes[name].inputs), default=-1)
+        to_loss: dict[str, int] = {name: 0 for name in self._order}
+        for name in reversed(self._order):
+            for i in nodes[name].inputs:
+                to_loss[i] = max(to_loss[i], to_loss[name] + 1)
+        depth = max(asap.values())
+        alap = {name: depth - to_loss[name] for name in self._order}
+        keys = {name: self._group_key(name) for name in self._order}
         position = {name: i for i, name in enumerate(self._order)}
-        return sorted(buckets.values(), key=lambda m: (level[m[0]], position[m[0]]))
+        best = None
+        for level in (asap, alap):
+            buckets: dict[tuple, list[str]] = {}
+            for name in self._order:
+                buckets.setdefault((level[name],) + keys[name], []).append(name)
+            groups = sorted(buckets.values(), key=lambda m, lv=level: (lv[m[0]], position[m[0]]))
+            if best is None or len(groups) < len(best):
+                best = groups
+        return best
+
+    def _group_key(self, name: str) -> tuple:
+        node = self.ddag._nodes[name]
+        ins = tuple(self._shapes[i] for i in node.inputs)
+        if isinstance(node, DataNode):
+            return ("data", self._shapes[name])
+        if isinstance(node, StackNode):
+            return ("stack", name)
+        if isinstance(node, AgentNode):
+            return ("agent", node.n, function_key(node.output), ins, self._shapes[name])
+        return ("function", function_key(node.fn), ins, self._shapes[name])
 
     def _count_single_reads(self, partition: list[list[str]]) -> None:
         """Count, per prospective stacked group, the distinct members that single nodes read.

@@ -74,6 +74,10 @@ def _layout(widths: Sequence[int], fanout: int) -> SupplyChainLayout:
         for j, name in enumerate(names[s]):
             for o in range(fanout):
                 senders[names[s + 1][(j + o) % widths[s + 1]]].append((name, o))
+    for inbound in senders.values():
+        # by lane component: node k then receives (k, 0), (k - 1, 1), ... like every node of its
+        # stage, so all of them are one function (the same components) and evaluate as one group
+        inbound.sort(key=lambda pair: pair[1])
     return SupplyChainLayout(tuple(widths), fanout, tuple(names), senders)
 
 
