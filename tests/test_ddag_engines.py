@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mechanism import (DDAG, GradientAgents, InvalidParameterError, Problem, aggregative_problem,
                        assembly_line_problem, coupled_resource_problem, incentives, nonconvex_problem, run_planner)
 from mechanism.core.exploration import coupled_rastrigin_problem
-from mechanism.engines.batched import ENGINES, batched_plan
+from mechanism.engines.batched import ENGINES, TRACE_AFTER, batched_plan
 from mechanism.problems.dispatch import dispatch_problem
 from mechanism.problems.supply_chain import supply_chain_problem
 
@@ -26,14 +26,16 @@ def _random_actions(problem, batch, seed):
     return lo + (hi - lo) * torch.rand(batch, problem.n_agents, problem.action_dim, dtype=torch.float64, generator=gen)
 
 
-def _assert_equal_to_reference(problem, X, types="belief"):
+def _assert_equal_to_reference(problem, X, types="belief", engines=("batched", "traced", "auto")):
     ref = incentives(problem, X, method="autograd", engine="autograd", types=types)
-    got = incentives(problem, X, method="autograd", engine="batched", types=types)
-    assert ref.engine == "autograd" and got.engine == "batched"
+    assert ref.engine == "autograd"
     scale_l = max(1.0, float(ref.loss.abs().max()))
     scale_g = max(1.0, float(ref.G.abs().max()))
-    assert float((got.loss - ref.loss).abs().max()) <= TOL * scale_l
-    assert float((got.G - ref.G).abs().max()) <= TOL * scale_g
+    for engine in engines:
+        got = incentives(problem, X, method="autograd", engine=engine, types=types)
+        assert got.engine in ({"batched"} if engine == "batched" else {"batched", "traced", "autograd"})
+        assert float((got.loss - ref.loss).abs().max()) <= TOL * scale_l, engine
+        assert float((got.G - ref.G).abs().max()) <= TOL * scale_g, engine
     return got
 
 
@@ -68,9 +70,11 @@ def test_supply_chain_groups_its_facilities_and_both_aggregations_give_the_same_
     assert a.engine == "batched"
     assert torch.allclose(a.G, b.G, rtol=0, atol=TOL * max(1.0, float(b.G.abs().max())))
     assert torch.allclose(a.loss, b.loss, rtol=TOL, atol=0)
+    assert incentives(stacked, X, engine="traced").engine == "traced"
     plan = batched_plan(stacked.ddag, X, stacked.data())
     nodes = len(stacked.ddag.topological_order())
     assert plan.n_stacked > 0 and plan.n_groups < nodes / 4 and not plan.fallbacks
+    assert plan.trace_failure is None and plan.n_traced_ops is not None
 
 
 # ----------------------------------------------------------------------------- random graphs
@@ -166,14 +170,31 @@ def random_ddags(draw):
     return g
 
 
-@settings(max_examples=30)
+@settings(max_examples=25)
 @given(random_ddags(), st.integers(1, 3), st.integers(0, 2 ** 16))
 def test_batched_engine_equals_autograd_on_random_graphs(g, batch, seed):
     problem = Problem(g, lower=-2.0, upper=2.0)
     X = _random_actions(problem, batch, seed)
-    _assert_equal_to_reference(problem, X)
+    _assert_equal_to_reference(problem, X, engines=("batched", "auto"))
     # the plan is cached and gives the same numbers again at another point
-    _assert_equal_to_reference(problem, _random_actions(problem, batch, seed + 1))
+    _assert_equal_to_reference(problem, _random_actions(problem, batch, seed + 1), engines=("batched",))
+
+
+@pytest.mark.slow
+@settings(max_examples=40)
+@given(random_ddags(), st.integers(1, 3), st.integers(0, 2 ** 16))
+def test_traced_engine_equals_autograd_on_random_graphs(g, batch, seed):
+    problem = Problem(g, lower=-2.0, upper=2.0)
+    _assert_equal_to_reference(problem, _random_actions(problem, batch, seed), engines=("traced",))
+    _assert_equal_to_reference(problem, _random_actions(problem, batch, seed + 1), engines=("traced",))
+
+
+def test_auto_traces_a_plan_after_its_first_calls():
+    chain = supply_chain_problem(2, 3, 1, seed=0)
+    X = _random_actions(chain, 1, 0)
+    used = [incentives(chain, X).engine for _ in range(TRACE_AFTER + 1)]
+    assert used[:TRACE_AFTER] == ["batched"] * TRACE_AFTER and used[-1] == "traced"
+    _assert_equal_to_reference(chain, X, engines=("auto",))
 
 
 def test_a_function_vmap_cannot_run_falls_back_to_one_call_per_node():
@@ -190,11 +211,29 @@ def test_a_function_vmap_cannot_run_falls_back_to_one_call_per_node():
     assert plan.fallbacks and plan.fallbacks[0][0] == [f"b{i}" for i in range(4)]
 
 
+def test_a_plan_that_cannot_be_traced_runs_eagerly_and_says_so():
+    g = DDAG()
+    for i in range(3):
+        g.add_agents(f"a{i}", n=1)
+        g.add_function(f"s{i}", _f_sin, inputs=[f"a{i}"])
+    g.add_function("b", _f_branchy, inputs=["s0"])   # value-dependent Python: make_fx cannot trace it
+    g.add_function("loss", _f_total, inputs=["b", "s1", "s2"])
+    g.set_loss("loss")
+    problem = Problem(g)
+    for seed in range(3):
+        _assert_equal_to_reference(problem, _random_actions(problem, 1, seed))
+    X = _random_actions(problem, 1, 0)
+    assert incentives(problem, X, engine="traced").engine == "batched"
+    assert batched_plan(g, X, problem.data()).trace_failure is not None
+
+
 # ----------------------------------------------------------------------------- selection and errors
 def test_engine_selection_and_reporting():
     chain = supply_chain_problem(3, 4, 2, seed=0)
     X = _random_actions(chain, 1, 0)
     assert chain.engine == "auto" and incentives(chain, X).engine == "batched"
+    assert incentives(chain, X, engine="batched").engine == "batched"
+    assert incentives(chain, X, engine="traced").engine == "traced"
     assert incentives(chain, X, engine="autograd").engine == "autograd"
     reference = chain.with_engine("autograd")
     assert reference.engine == "autograd" and chain.engine == "auto"
@@ -205,7 +244,7 @@ def test_engine_selection_and_reporting():
     agg = aggregative_problem(5)
     assert incentives(agg, torch.ones(5, 1, dtype=torch.float64)).engine == "analytic"
     assert incentives(agg, torch.ones(5, 1, dtype=torch.float64), method="autograd").engine in ("autograd", "batched")
-    assert set(ENGINES) == {"auto", "autograd", "batched"}
+    assert set(ENGINES) == {"auto", "autograd", "batched", "traced"}
 
 
 @pytest.mark.parametrize("bad", ["fast", "Batched", "", None, 3])

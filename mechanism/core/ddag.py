@@ -111,7 +111,7 @@ class DDAG:
 
     def __getstate__(self) -> dict:
         # evaluation plans cached by engines (closures) are rebuilt on demand, never pickled
-        return {k: v for k, v in self.__dict__.items() if k != "_batched_plans"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_batched_plans", "_last_checked")}
 
     # ------------------------------------------------------------------ building
     def add_agents(self, name: str, n: int = 1, dim: int = 1, inputs: Sequence[str] = (),
@@ -286,7 +286,11 @@ class DDAG:
         if names is None or names[0] != self.structure_version:
             names = self._data_names = (self.structure_version,
                                         frozenset(n.name for n in self._nodes.values() if isinstance(n, DataNode)))
+        last = self.__dict__.get("_last_checked")
+        if last is not None and last[0] is data and last[1] == len(data) and last[2] == self.structure_version:
+            return  # the same mapping as the last call, with as many keys (a Problem's belief or truth)
         if data.keys() <= names[1]:
+            self._last_checked = (data, len(data), self.structure_version)
             return
         for key in data:
             if not isinstance(self._nodes.get(key), DataNode):

@@ -108,6 +108,10 @@ class BatchedPlan:
         self._data_cache: dict[int, tuple[list[Any], list[int], list[int], torch.Tensor]] = {}
         self._defaults: dict[int, list[torch.Tensor]] = {}
         self._loss_where = self._where[ddag.loss_node]
+        self._traced: Callable[..., torch.Tensor] | None = None
+        self.trace_failure: str | None = None
+        self.n_traced_ops: int | None = None
+        self.calls = 0
 
     # ------------------------------------------------------------------ planning
     def _partition(self) -> list[list[str]]:
@@ -128,6 +132,10 @@ class BatchedPlan:
                 to_loss[i] = max(to_loss[i], to_loss[name] + 1)
         depth = max(asap.values())
         alap = {name: depth - to_loss[name] for name in self._order}
+        self._first_use: dict[str, tuple[str, int]] = {}
+        for name in self._order:
+            for j, i in enumerate(nodes[name].inputs):
+                self._first_use.setdefault(i, (name, j))
         keys = {name: self._group_key(name) for name in self._order}
         position = {name: i for i, name in enumerate(self._order)}
         best = None
@@ -144,7 +152,9 @@ class BatchedPlan:
         node = self.ddag._nodes[name]
         ins = tuple(self._shapes[i] for i in node.inputs)
         if isinstance(node, DataNode):
-            return ("data", self._shapes[name])
+            # data of one consumer group's input j form one group, in the consumer group's order
+            consumer, j = self._first_use[name]
+            return ("data", self._shapes[name], self._group_key(consumer), j)
         if isinstance(node, StackNode):
             return ("stack", name)
         if isinstance(node, AgentNode):
@@ -354,12 +364,17 @@ class BatchedPlan:
         self._data_cache[index] = (raw, ids, versions, value)
         return value
 
-    def loss(self, X: torch.Tensor, data: Mapping[str, Any]) -> torch.Tensor:
-        """The terminal loss at ``X`` (differentiable; ``data`` overrides data-node values)."""
+    def data_values(self, data: Mapping[str, Any], X: torch.Tensor) -> list[torch.Tensor]:
+        """The value of every data group (stacked, cached until a member changes), in plan order."""
+        return [self._data_value(i, g, data, X) for i, g in enumerate(self._groups) if g.kind == "data"]
+
+    def forward(self, X: torch.Tensor, *data_values: torch.Tensor) -> torch.Tensor:
+        """The terminal loss from ``X`` and :meth:`data_values`: a function of tensors only (traceable)."""
         vals: list[Any] = []
-        for index, group in enumerate(self._groups):
+        supplied = iter(data_values)
+        for group in self._groups:
             if group.kind == "data":
-                vals.append(self._data_value(index, group, data, X))
+                vals.append(next(supplied))
                 continue
             vals.append(X)  # the last entry is X while this group runs
             try:
@@ -370,6 +385,43 @@ class BatchedPlan:
             vals[-1] = value
         g, k = self._loss_where
         return _stacked(vals, g)[k] if self._groups[g].stacked else vals[g]
+
+    def loss(self, X: torch.Tensor, data: Mapping[str, Any]) -> torch.Tensor:
+        """The terminal loss at ``X`` (differentiable; ``data`` overrides data-node values)."""
+        return self.forward(X, *self.data_values(data, X))
+
+    def traced_loss(self, X: torch.Tensor, data: Mapping[str, Any]) -> torch.Tensor | None:
+        """The loss through the plan traced once into one graph of ATen operations (``None`` if it
+        could not be traced or disagreed with the reference; :attr:`trace_failure` says why)."""
+        values = self.data_values(data, X)
+        if self._traced is None and self.trace_failure is None:
+            self._trace(X, values)
+        if self._traced is None:
+            return None
+        return self._traced(X, *values)
+
+    def _trace(self, X: torch.Tensor, values: list[torch.Tensor]) -> None:
+        """Trace :meth:`forward` with ``make_fx`` (data as inputs, so changed data is seen) and check
+        loss and gradient against the eager plan at ``X``."""
+        try:
+            from torch.fx.experimental.proxy_tensor import make_fx
+
+            graph = make_fx(self.forward)(X.detach(), *values)
+            with torch.enable_grad():
+                want, got = [], []
+                for fn, out in ((self.forward, want), (graph, got)):
+                    Xg = X.detach().requires_grad_(True)
+                    value = fn(Xg, *values)
+                    (grad,) = torch.autograd.grad(value.sum(), Xg)
+                    out.extend([value.detach(), grad])
+            for a, b in zip(got, want):
+                if a.shape != b.shape or float((a - b).abs().max()) > PLAN_TOLERANCE * max(1.0, float(b.abs().max())):
+                    raise RuntimeError("the traced graph disagrees with the eager plan")
+        except Exception as exc:  # an operation make_fx cannot trace: the eager plan stays
+            self.trace_failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            return
+        self._traced = graph
+        self.n_traced_ops = sum(n.op == "call_function" for n in graph.graph.nodes)
 
 
 def _x_device(vals: list[Any]) -> torch.device:  # the device of X: the last entry while a group runs
@@ -409,6 +461,7 @@ class _StalePlan(Exception):
     """A data value changed shape: the plan must be rebuilt."""
 
 
+TRACE_AFTER = 200  # engine="auto" traces a plan on its 201st call (see ddag_loss)
 MAX_PLANS = 4  # plans kept per DDAG (one per batch size, dtype and device; the envs alternate B = 1 and B = N)
 
 
@@ -428,7 +481,7 @@ def batched_plan(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any]) -> Batche
 
 def batched_loss(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | None = None) -> torch.Tensor:
     """The loss of ``ddag`` at ``X`` through its batched plan (same checks as :meth:`DDAG.forward`)."""
-    data = dict(data or {})
+    data = {} if data is None else data
     ddag.check_call(X, data)
     plan = batched_plan(ddag, X, data)
     try:
@@ -441,7 +494,7 @@ def batched_loss(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | None = N
 
 
 # ---------------------------------------------------------------------- engine selection
-ENGINES = ("auto", "autograd", "batched")
+ENGINES = ("auto", "autograd", "batched", "traced")
 
 
 def require_engine(engine: Any) -> str:
@@ -459,15 +512,33 @@ def worthwhile(plan: BatchedPlan) -> bool:
 def ddag_loss(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | None, engine: str) -> tuple[torch.Tensor, str]:
     """The loss of ``ddag`` at ``X`` under ``engine``, and the engine that computed it.
 
-    ``"autograd"``: :meth:`DDAG.loss`, one call per node (the reference). ``"batched"``: the
-    grouped plan of this module. ``"auto"``: the batched plan where it groups anything (some
-    group of two or more nodes, or a stack node), else the reference, which then does the same
-    work with less bookkeeping.
+    * ``"autograd"``: :meth:`DDAG.loss`, one call per node (the reference);
+    * ``"batched"``: the grouped plan of this module, run eagerly (``vmap`` per group);
+    * ``"traced"``: the same plan traced once (``make_fx``) into one graph of ATen operations and
+      replayed, without ``vmap``'s or the plan's Python per call; where tracing fails or the trace
+      disagrees with the eager plan, ``"batched"`` runs instead (and is reported);
+    * ``"auto"``: where the plan groups anything (a group of two or more nodes, or a stack node)
+      ``"batched"`` for the plan's first :data:`TRACE_AFTER` calls and ``"traced"`` after them (a
+      trace costs about a second for a few hundred nodes, and the first one in a process a few
+      more: a long run repays it, a single call would not); where nothing groups, the reference,
+      which then does the same work with less bookkeeping.
     """
     if engine == "autograd":
         return ddag.loss(X, data), "autograd"
-    if engine == "auto":
-        ddag.check_call(X, dict(data or {}))
-        if not worthwhile(batched_plan(ddag, X, dict(data or {}))):
-            return ddag.loss(X, data), "autograd"
-    return batched_loss(ddag, X, data), "batched"
+    data = {} if data is None else data
+    ddag.check_call(X, data)
+    plan = batched_plan(ddag, X, data)
+    if engine == "auto" and not worthwhile(plan):
+        return ddag.loss(X, data), "autograd"
+    plan.calls += 1
+    trace = engine == "traced" or (engine == "auto" and plan.calls > TRACE_AFTER)
+    try:
+        loss = plan.traced_loss(X, data) if trace else None
+        used = "traced"
+        if loss is None:
+            loss, used = plan.loss(X, data), "batched"
+    except _StalePlan:
+        ddag.__dict__.pop("_batched_plans", None)
+        return ddag_loss(ddag, X, data, engine)
+    ddag.check_loss_shape(loss, X)
+    return loss, used
