@@ -320,3 +320,15 @@ def test_run_planner_gets_the_batched_engine_with_the_same_iterates():
     assert runs[0].iterations == runs[1].iterations == 30
     assert float((runs[0].X - runs[1].X).abs().max()) <= TOL * max(1.0, float(runs[1].X.abs().max()))
     assert abs(float(runs[0].loss[0] - runs[1].loss[0])) <= TOL * max(1.0, abs(float(runs[1].loss[0])))
+
+
+def test_float32_problems_group_too_and_agree_to_float32_rounding():
+    chain = supply_chain_problem(4, 4, 2, seed=0).to(dtype=torch.float32)
+    X = _random_actions(chain, 2, 0).to(torch.float32)
+    ref = incentives(chain, X, engine="autograd")
+    for engine in ("batched", "traced"):
+        got = incentives(chain, X, engine=engine)
+        assert got.engine == engine and got.G.dtype == torch.float32
+        assert float((got.G - ref.G).abs().max()) <= 1e-5 * max(1.0, float(ref.G.abs().max()))
+    plan = batched_plan(chain.ddag, X, chain.data())
+    assert plan.n_stacked > 0 and not plan.fallbacks

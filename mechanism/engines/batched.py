@@ -24,10 +24,19 @@ hundred nodes that overhead dominates (issue 21: ~0.5 ms per node per incentive 
    control flow on values, ``.item()``, non-tensor outputs) or that disagrees falls back to one
    call per node, so the plan is correct for any graph the reference can evaluate.
 
-The reverse pass is autograd through the batched forward, so the incentives are those of the
-reference up to the order of floating-point operations inside ``vmap``'s batched kernels
+5. **Traced** (``engine="traced"``, and ``"auto"`` from a plan's 201st call): the whole plan is
+   traced once with ``torch.fx``'s ``make_fx`` into one graph of ATen operations, the data groups
+   being inputs of the graph (so changed data is seen), and replayed: no ``vmap`` machinery and no
+   plan bookkeeping per call. The trace is checked (loss and gradient) against the eager plan;
+   where tracing fails the eager plan runs and says so (``trace_failure``).
+
+The reverse pass is autograd through the batched (or traced) forward, so the incentives are those
+of the reference up to the order of floating-point operations inside ``vmap``'s batched kernels
 (tested to 1e-12 on every built-in problem and on random graphs). Plans are cached on the DDAG
-per ``(B, dtype, device)`` of ``X``, and are rebuilt when the graph changes.
+per ``(B, dtype, device)`` of ``X`` (the last :data:`MAX_PLANS`), and are rebuilt when the graph
+changes. ``torch.compile`` was measured and not used (``scripts/bench_ddag.py --compile``,
+docs/speed.md): its compile time is minutes on a loaded CPU and on small graphs it gains nothing
+per call.
 """
 from __future__ import annotations
 
@@ -43,7 +52,7 @@ from ..errors import InvalidParameterError, ShapeMismatchError
 
 __all__ = ["BatchedPlan", "batched_plan", "batched_loss", "ddag_loss", "require_engine", "ENGINES", "PLAN_TOLERANCE"]
 
-PLAN_TOLERANCE = 1e-12  # relative agreement a stacked group must show against the reference at planning
+PLAN_TOLERANCE = 1e-12  # relative agreement a stacked group must show against the reference at planning (float64)
 _VERSION = operator.attrgetter("_version")
 UNBIND_FROM = 16  # a stacked group whose members more single nodes read than this is unbound once per call
 
@@ -314,7 +323,7 @@ class BatchedPlan:
             return f"batched output {getattr(out, 'shape', type(out))} differs from the reference {tuple(want.shape)}"
         scale = want.abs().max().item() if want.numel() else 0.0
         err = (out - want).abs().max().item() if want.numel() else 0.0
-        if not err <= PLAN_TOLERANCE * max(1.0, scale):
+        if not err <= _tolerance(want.dtype) * max(1.0, scale):
             return f"batched values differ from the reference by {err:.3g}"
         return None
 
@@ -415,13 +424,18 @@ class BatchedPlan:
                     (grad,) = torch.autograd.grad(value.sum(), Xg)
                     out.extend([value.detach(), grad])
             for a, b in zip(got, want):
-                if a.shape != b.shape or float((a - b).abs().max()) > PLAN_TOLERANCE * max(1.0, float(b.abs().max())):
+                if a.shape != b.shape or float((a - b).abs().max()) > _tolerance(b.dtype) * max(1.0, float(b.abs().max())):
                     raise RuntimeError("the traced graph disagrees with the eager plan")
         except Exception as exc:  # an operation make_fx cannot trace: the eager plan stays
             self.trace_failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
             return
         self._traced = graph
         self.n_traced_ops = sum(n.op == "call_function" for n in graph.graph.nodes)
+
+
+def _tolerance(dtype: torch.dtype) -> float:
+    """Relative agreement required at planning: :data:`PLAN_TOLERANCE`, or 64 ulps in a coarser dtype."""
+    return max(PLAN_TOLERANCE, 64 * torch.finfo(dtype).eps)
 
 
 def _x_device(vals: list[Any]) -> torch.device:  # the device of X: the last entry while a group runs
