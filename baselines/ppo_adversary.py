@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import mbi_envs
-from mechanism.design.mechanisms import agent_utility
+from mechanism.design import agent_utility
 from mechanism.design.priors import mc_estimate
 
 from .ppo import PPOConfig, torch_threads, train_ppo

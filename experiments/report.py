@@ -7,7 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from mbi_envs.evaluation import json_safe
+
 from .appendix_c import Config, key_number, run_metadata, sanitize
+from .appendix_figures import draw_plot
 
 __all__ = ["write_report", "summary_rows", "draw_plot"]
 
@@ -45,52 +48,6 @@ def _checks_table(checks: list[dict]) -> list[str]:
     return lines
 
 
-def draw_plot(spec: dict[str, Any], path: Path) -> None:
-    """Draw one plot spec (kinds ``line`` and ``xy``) to ``path`` with the Agg backend."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    if spec["kind"] == "xy":
-        for s in spec["series"]:
-            ax.plot(s["x"], s["y"], alpha=s.get("alpha", 1.0), label=s.get("label"), lw=1.2)
-        for x, y, label in spec.get("points", []):
-            ax.plot([x], [y], "k*", ms=12, label=label, zorder=5)
-    elif spec["kind"] == "bar":
-        bars = ax.bar(range(len(spec["values"])), spec["values"], color=["C3", "C2", "C3", "C2"][:len(spec["values"])])
-        ax.set_xticks(range(len(spec["labels"])), spec["labels"], fontsize=8)
-        ax.bar_label(bars, fmt="%.4f", fontsize=8)
-    else:
-        styles = ("-", "--", "-.", ":")
-        for k, (label, ys) in enumerate(spec["series"].items()):
-            ax.plot(spec["x"], ys, label=label, ls=styles[k % len(styles)], marker="o" if len(ys) < 30 else None)
-        for h in spec.get("hlines", []):
-            ax.axhline(h, ls="--", lw=0.8, color="gray")
-        for x, label in spec.get("vlines", []):
-            ax.axvline(x, ls=":", lw=1.2, color="k", label=label)
-        if "series2" in spec:
-            ax2 = ax.twinx()
-            for label, ys in spec["series2"].items():
-                ax2.plot(spec["x"], ys, "r-s", label=label)
-            ax2.set_ylabel(spec.get("ylabel2", ""), color="r")
-            if spec.get("logy2"):
-                ax2.set_yscale("log")
-    if spec.get("logx"):
-        ax.set_xscale("log")
-    if spec.get("logy"):
-        ax.set_yscale("log")
-    ax.set_xlabel(spec.get("xlabel", ""))
-    ax.set_ylabel(spec.get("ylabel", ""))
-    ax.set_title(spec.get("title", ""))
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="best", framealpha=0.8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
@@ -111,12 +68,15 @@ def _table(d: dict[str, Any]) -> list[str]:
 
 
 def write_report(results: dict[str, dict], cfg: Config, out: Path, seconds: float | None = None) -> dict[str, Path]:
-    """Write figures, ``appendix_c.json`` and ``report.md`` under ``out``; return their paths."""
+    """Write figures, ``appendix_c.json``, ``figures.json`` (the plot specs, so that the figures can
+    be redrawn without rerunning: :func:`experiments.figures.rebuild_figures`) and ``report.md``
+    under ``out``; return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for entry in results.values():
-        for name, spec in (entry.get("_plots") or {}).items():
-            draw_plot(spec, out / name)
+    specs = {name: spec for entry in results.values() for name, spec in (entry.get("_plots") or {}).items()}
+    for name, spec in specs.items():
+        draw_plot(spec, out / name)
+    (out / "figures.json").write_text(json.dumps(json_safe(specs), allow_nan=False))
     clean = sanitize(results)
     meta = {"mode": cfg.mode, "seed": cfg.seed, "seconds": seconds, **run_metadata(cfg)}
     (out / "appendix_c.json").write_text(json.dumps(clean, indent=2, allow_nan=False))
@@ -156,7 +116,7 @@ def write_report(results: dict[str, dict], cfg: Config, out: Path, seconds: floa
         for fig in e.get("figures", []):
             md += ["", f"![{eid}]({fig})"]
     (out / "report.md").write_text("\n".join(md) + "\n")
-    return {"json": out / "appendix_c.json", "report": out / "report.md"}
+    return {"json": out / "appendix_c.json", "report": out / "report.md", "figures": out / "figures.json"}
 
 
 def print_summary(results: dict[str, dict]) -> None:

@@ -43,34 +43,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def plot_utilities(result: dict[str, Any], out: Path) -> list[str]:
-    """One figure per rule: every agent's utility gain vs its reported type (truth marked)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """One figure per rule (see :mod:`experiments.ic_audit_plots`); returns the file names."""
+    from experiments.ic_audit_plots import plot_utilities as draw
 
-    names = []
-    for rule, rec in result["rules"].items():
-        fig, ax = plt.subplots(figsize=(6, 4))
-        top = max(max(e["gain"] for e in rec["ex_post"]), 1e-3)
-        for e in rec["ex_post"]:
-            ratio = [r / e["truth"] for r in e["reports"]]
-            gains = [u - e["truthful_utility"] for u in e["utilities"]]
-            line, = ax.plot(ratio, gains, label=f"agent {e['agent']} (λ={e['truth']:.2g})")
-            ax.plot([e["best_report"] / e["truth"]], [e["gain"]], "o", color=line.get_color(), ms=4)
-        ax.axhline(0.0, color="k", lw=0.6)
-        ax.axvline(1.0, color="k", lw=0.6, ls=":")
-        ax.set_xscale("log")
-        ax.set_ylim(-3 * top, 1.4 * top)
-        ax.set_xlabel("report / true type  (others truthful; dots: best report found)")
-        ax.set_ylabel("u_i(report) − u_i(truth)")
-        ax.set_title(f"{rule}: max ex-post regret {rec['max_regret']:.3g}")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        name = f"utility_vs_report_{rule}.png"
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
-        names.append(name)
-    return names
+    return draw(result, out)
 
 
 def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:

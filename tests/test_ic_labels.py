@@ -9,7 +9,7 @@ from mechanism.design.ic_audit import (AuditConfig, audit_c4, audit_c17, audit_r
                                 exchangeable_classes, interim_regret)
 from mechanism.design.ic_labels import PropertyLabel, label_from_search, label_text
 from mechanism.design.ic_search import batched_maximize, dsic_search, expected_ex_post_regret, regret_at_profiles
-from mechanism.design.mechanisms import (AGV, VCG, BayesianDPM, DPMLinearPrice, GrovesFamily, NoPayment, PaymentRule,
+from mechanism.design import (AGV, VCG, BayesianDPM, DPMLinearPrice, GrovesFamily, NoPayment, PaymentRule,
                                   ReportingGame, aggregative_game, agent_utility, zero_h)
 from mechanism.design.priors import FiniteTypes, IndependentPrior
 from mechanism.problems import aggregative_problem

@@ -7,9 +7,9 @@ from hypothesis import given, settings, strategies as st
 from mechanism import InvalidParameterError, aggregative_problem
 from mechanism.design.ic_audit import (AuditConfig, audit_c17, closed_form_ex_post, coalition_regret, ex_post_regret,
                                 interim_regret, maximize_scalar)
-from mechanism.design.mechanisms import (AGV, VCG, DPMLinearPrice, GrovesFamily, NoPayment, ReportingGame, aggregative_game,
+from mechanism.design import (AGV, VCG, DPMLinearPrice, GrovesFamily, NoPayment, ReportingGame, aggregative_game,
                                   budget_surplus, efficiency_loss)
-from mechanism.design.payments import vcg_payments
+from mechanism.design import vcg_payments
 from mechanism.design.priors import (FiniteTypes, GridPosterior, IndependentPrior, mc_estimate, quadratic_best_response,
                               simulate_responses)
 

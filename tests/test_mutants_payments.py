@@ -1,4 +1,4 @@
-"""mechanism.design.payments recomputed in numpy with hidden types and a non-zero null action.
+"""mechanism.design recomputed in numpy with hidden types and a non-zero null action.
 
 The existing tests use belief = truth and null action 0 (where C_i(a₀) = 0), under which a
 sign error in the pivot, scoring utilities with the belief, or a wrong null action default cannot
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mechanism import DDAG, Problem, aggregative_problem
-from mechanism.design.payments import allocate, dpm_prices, misreport_gain, vcg_payments
+from mechanism.design import allocate, dpm_prices, misreport_gain, vcg_payments
 
 Y = 6.0
 BELIEF = np.array([0.2, 0.5, 0.4, 0.3])

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from mechanism import aggregative_problem
-from mechanism.design.payments import allocate, dpm_prices, misreport_gain, vcg_payments
+from mechanism.design import allocate, dpm_prices, misreport_gain, vcg_payments
 
 
 def closed_form_transfers(Y, lam):

@@ -9,7 +9,7 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test
 import mbi_envs
 from mechanism import InvalidParameterError, aggregative_problem
 from mechanism.design.ic_audit import closed_form_ex_post
-from mechanism.design.mechanisms import agent_utility
+from mechanism.design import agent_utility
 
 PAYMENTS = ["none", "dpm", "vcg", "agv", "groves_h0"]
 

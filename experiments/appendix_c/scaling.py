@@ -9,7 +9,7 @@ import torch
 from .config import SPEC, TABLE3, Config
 from .verdicts import at_most, claim_check, entry, untested, within
 
-__all__ = ["c18", "c18_checks", "EXPONENT_TOLERANCE"]
+__all__ = ["c18", "c18_checks", "c18_plot", "EXPONENT_TOLERANCE"]
 
 #: a fitted log-log slope within ±0.2 of 1 counts as linear (timings on a shared 2-core machine)
 EXPONENT_TOLERANCE = 0.2
@@ -74,6 +74,15 @@ def c18_checks(m: dict, r: dict) -> list[dict]:
     return checks
 
 
+def c18_plot(measured: dict) -> dict:
+    """C.18's figure spec from the measured timings (seconds per iteration vs N, log–log)."""
+    rows = measured["timings"]
+    return {"c18_scaling.png": {"kind": "line", "x": [float(x["N"]) for x in rows],
+                                "series": {LABELS[k]: [x[k] for x in rows] for k in LABELS},
+                                "logx": True, "logy": True, "xlabel": "N agents", "ylabel": "seconds per iteration",
+                                "title": "C.18: real DPM planner iterations vs the paper's mock step"}}
+
+
 def c18(cfg: Config) -> dict:
     """Time real planner iterations (autograd, analytic, fused; float64 as the paper) and the mock
     with the scale engine of :mod:`experiments.scale`, one torch thread, and fit the exponents."""
@@ -103,12 +112,7 @@ def c18(cfg: Config) -> dict:
                 "largest_N_measured": float(max(Ns)), "engine": "experiments.scale.run_scale (planner iterations)",
                 "machine_memory_bytes": _memory_bytes()}
     reference = {"loss": None, "exponent_linear": 1.0}
-    plots = None
-    if cfg.figures:
-        plots = {"c18_scaling.png": {"kind": "line", "x": [float(n) for n in Ns],
-                                     "series": {LABELS[k]: [x[k] for x in rows] for k in LABELS},
-                                     "logx": True, "logy": True, "xlabel": "N agents", "ylabel": "seconds per iteration",
-                                     "title": "C.18: real DPM planner iterations vs the paper's mock step"}}
+    plots = c18_plot(measured) if cfg.figures else None
     last = rows[-1]
     return entry(
         {"source": SPEC + "; " + TABLE3, "complexity": "O(N)", "feasible_up_to": 1e10, "steps": 500, "repeats": 5,

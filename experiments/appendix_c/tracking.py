@@ -180,7 +180,8 @@ def c16(cfg: Config) -> dict:
     if cfg.figures:
         plots = {"c16_actions.png": {"kind": "line", "x": a32.history.iterations.tolist(),
                                      "series": {f"x{i + 1} (λ={lam[i]})": acts[:, i].tolist() for i in range(5)},
-                                     "hlines": xs.tolist(), "xlabel": "iteration", "ylabel": "x_i",
+                                     "hlines": xs.tolist(), "hline_label": "x_i* (closed form)",
+                                     "xlabel": "iteration", "ylabel": "x_i",
                                      "title": "C.16: individual actions, float32 (dashed: x_i*)"}}
     checks = c16_checks(measured, reference)
     table_ok = all(c["passed"] for c in checks if c["axis"] == "numbers")

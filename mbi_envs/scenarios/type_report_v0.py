@@ -2,7 +2,7 @@
 
 This is a one-shot Bayesian game, not a production game: agents do not choose quantities, they
 *report their private cost type* to the Planner, who allocates by the DPM under the reports and
-pays by a chosen rule (:mod:`mechanism.design.mechanisms`).
+pays by a chosen rule (:mod:`mechanism.design`).
 
 **Loss.** C.4's aggregative problem ``L = (Σx − Y)² + Σ λ_i x_i²`` (``Y = 7.461``, ``N = 5`` by
 default). At each reset the true types ``λ_i`` are drawn i.i.d. from the prior
@@ -45,7 +45,7 @@ from pettingzoo import ParallelEnv
 
 from mechanism import InvalidParameterError, Optimum
 from mechanism.errors import require_finite_number, require_int_at_least
-from mechanism.design.mechanisms import (AGV, VCG, DPMLinearPrice, GrovesFamily, NoPayment, PaymentRule,
+from mechanism.design import (AGV, VCG, DPMLinearPrice, GrovesFamily, NoPayment, PaymentRule,
                                   aggregative_game, zero_h)
 from mechanism.design.priors import IndependentPrior
 

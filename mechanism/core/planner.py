@@ -176,13 +176,8 @@ class _Engine:
         self.inc = incentives(problem, X, types=types, method=method, validate=False)
         self.evaluations = 1
 
-    @property
-    def loss(self) -> torch.Tensor:
-        return self.inc.loss
-
-    @property
-    def G(self) -> torch.Tensor:
-        return self.inc.G
+    loss = property(lambda self: self.inc.loss, doc="L at the current point, ``(B,)``.")
+    G = property(lambda self: self.inc.G, doc="The incentives at the current point, ``(B, N, d)``.")
 
     def step(self, t: int) -> torch.Tensor:
         self.X, self.inc, n_evals = _step(self.problem, self.policy, self.X, self.inc, t, self.types, self.method)

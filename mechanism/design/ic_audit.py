@@ -1,6 +1,6 @@
 """Incentive-compatibility audit of payment rules: labels that are proofs, scoped searches or witnesses.
 
-For a :class:`~mechanism.design.mechanisms.ReportingGame`, a :class:`~mechanism.design.mechanisms.PaymentRule`,
+For a :class:`~mechanism.design.ReportingGame`, a :class:`~mechanism.design.PaymentRule`,
 a truth ``θ`` and optionally a prior, :func:`audit_rule` returns four property labels
 (:mod:`mechanism.design.ic_labels`) and the numbers behind them:
 
@@ -44,9 +44,10 @@ import torch
 from ..errors import InvalidParameterError, require_int_at_least
 from .ic_labels import PropertyLabel, label_from_search, proof_for
 from .ic_search import dsic_search, expected_ex_post_regret, profile_search
-from .mechanisms import (AGV, VCG, AggregativeClosedForm, BayesianDPM, DPMLinearPrice, NoPayment, PaymentRule,
-                         ReportingGame, agent_utility, aggregative_game, budget_surplus, efficiency_loss,
-                         standard_rules, utilities)
+from .game import (AggregativeClosedForm, PaymentRule, ReportingGame, agent_utility, aggregative_game,
+                   budget_surplus, efficiency_loss, utilities)
+from .rules import AGV, BayesianDPM, DPMLinearPrice, NoPayment, standard_rules
+from .vcg import VCG
 from .priors import FiniteTypes, IndependentPrior, mc_estimate
 
 __all__ = ["AuditConfig", "maximize_scalar", "ex_post_regret", "coalition_regret", "interim_regret",
@@ -527,6 +528,15 @@ def audit(game: ReportingGame, rules: Sequence[PaymentRule], *, truth: Any = Non
 
 
 # ---------------------------------------------------------------------------- Appendix C entry points
+def _claim_axis(claim: str, decided_by: str, tolerance: float, prefix: str, label: dict[str, Any],
+                **measured: Any) -> dict[str, Any]:
+    """The claim axis of an audit entry, decided by one property ``label``: its text, status and witness
+    as fields ``prefix``, ``prefix_status``, ``prefix_witness``, the ``measured`` values, and ``holds``."""
+    return {"claim": claim, "decided_by": decided_by, "tolerance": tolerance, prefix: label["text"],
+            f"{prefix}_status": label["status"], f"{prefix}_witness": label["witness"], **measured,
+            "holds": bool(label["holds"])}
+
+
 def c4_prior(n: int = 5) -> IndependentPrior:
     """C.4's declared prior (ours; the paper declares none): ``λ_i ~ Uniform(0.05, 1.0)`` i.i.d."""
     lo, hi = C4_PRIOR
@@ -545,18 +555,16 @@ def audit_c4(config: AuditConfig | None = None, tolerance: float = IC_TOLERANCE)
     r = result["rules"]
     gap = np.abs(np.array(r["dpm"]["transfers"]) - np.array(r["vcg"]["transfers"]))
     dsic = r["dpm"]["labels"]["dsic"]
-    result["claim_axis"] = {
-        "claim": "the DPM is incentive compatible / VCG-equivalent (paper §4.3.3.1, Theorem 1, B.3)",
-        "decided_by": "the DSIC label of the DPM linear price p_i·x_i: its ex-post regret maximised over every "
-                      "agent's type and the others' report profiles (mechanism.design.ic_search.dsic_search)",
-        "tolerance": tolerance, "dpm_dsic": dsic["text"], "dpm_dsic_status": dsic["status"],
+    result["claim_axis"] = _claim_axis(
+        "the DPM is incentive compatible / VCG-equivalent (paper §4.3.3.1, Theorem 1, B.3)",
+        "the DSIC label of the DPM linear price p_i·x_i: its ex-post regret maximised over every agent's type and "
+        "the others' report profiles (mechanism.design.ic_search.dsic_search)", tolerance, "dpm_dsic", dsic, **{
         "dpm_max_regret": r["dpm"]["max_regret"], "dpm_max_regret_over_profiles": dsic["worst"],
-        "dpm_dsic_witness": dsic["witness"], "vcg_max_regret": r["vcg"]["max_regret"],
+        "vcg_max_regret": r["vcg"]["max_regret"],
         "vcg_dsic": r["vcg"]["labels"]["dsic"]["text"],
         "dpm_closed_form_max_regret": r["dpm"]["closed_form"]["max_regret"],
         "dpm_vs_vcg_transfer_gap": gap.tolist(), "dpm_vs_vcg_max_transfer_gap": float(gap.max()),
-        "dpm_interim_regret_max": r["dpm"]["max_interim_regret"],
-        "holds": bool(dsic["holds"])}
+        "dpm_interim_regret_max": r["dpm"]["max_interim_regret"]})
     return result
 
 
@@ -580,12 +588,11 @@ def audit_c17(config: AuditConfig | None = None, tolerance: float = IC_TOLERANCE
     result["prior"] = {"agent_0": {"support": [0.1, 0.3], "probabilities": [0.5, 0.5]},
                        "others": "point masses at (0.5, 0.2, 0.4, 0.6)"}
     bic = r["bayes_dpm"]["labels"]["bic"]
-    result["claim_axis"] = {
-        "claim": "Bayesian MBI (incentive at E[λ_1]) is Bayesian incentive compatible (paper Theorem 3, B.5; C.17)",
-        "decided_by": "the BIC label of bayes_dpm: interim regret (exact under the prior) of every agent whose report "
-                      "the rule reads (agent 0's report is replaced by E[λ_1]; agents 1–4's reports are used)",
-        "tolerance": tolerance, "bayes_dpm_bic": bic["text"], "bayes_dpm_bic_status": bic["status"],
-        "bayes_dpm_bic_witness": bic["witness"],
+    result["claim_axis"] = _claim_axis(
+        "Bayesian MBI (incentive at E[λ_1]) is Bayesian incentive compatible (paper Theorem 3, B.5; C.17)",
+        "the BIC label of bayes_dpm: interim regret (exact under the prior) of every agent whose report the rule "
+        "reads (agent 0's report is replaced by E[λ_1]; agents 1–4's reports are used)", tolerance, "bayes_dpm_bic",
+        bic, **{
         "bayes_dpm_max_interim_regret": r["bayes_dpm"]["max_interim_regret"],
         "bayes_dpm_ignored_reports": r["bayes_dpm"]["ignored_reports"],
         "bayes_dpm_expected_efficiency_loss": r["bayes_dpm"]["expected_efficiency_loss"]["mean"],
@@ -593,7 +600,7 @@ def audit_c17(config: AuditConfig | None = None, tolerance: float = IC_TOLERANCE
         "agv_max_interim_regret": r["agv"]["max_interim_regret"],
         "agv_bic": r["agv"]["labels"]["bic"]["text"],
         "vcg_max_interim_regret": r["vcg"]["max_interim_regret"],
-        "holds": bool(bic["holds"])}
+        })
     return result
 
 

@@ -1,6 +1,6 @@
 """Batched searches for incentive violations over whole report profiles.
 
-The quantities (notation of :mod:`mechanism.design.mechanisms`: reports ``R``, true types ``θ``,
+The quantities (notation of :mod:`mechanism.design`: reports ``R``, true types ``θ``,
 ``u_i(R; θ_i) = t_i(R) − C_i(x*_i(R); θ_i)``):
 
 * **ex-post regret at a profile** ``(θ_i, R_{−i})``: agent i of true type ``θ_i`` facing the
@@ -24,11 +24,10 @@ import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
-import scipy.optimize
 import torch
 
 from ..errors import InvalidParameterError, require_int_at_least
-from .mechanisms import PaymentRule, ReportingGame, agent_utility, budget_surplus, utilities
+from .game import PaymentRule, ReportingGame, agent_utility, budget_surplus, utilities
 from .priors import IndependentPrior
 
 __all__ = ["batched_maximize", "regret_at_profiles", "profile_design", "dsic_search", "profile_search",

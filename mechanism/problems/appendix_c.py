@@ -97,6 +97,15 @@ def _system_plus_costs(system: torch.Tensor, costs: torch.Tensor) -> torch.Tenso
     return system + costs.sum(-1)
 
 
+def _system_and_costs(g: DDAG, system: Any, system_inputs: list[str], costs: Any, costs_inputs: list[str]) -> DDAG:
+    """Add the ``system`` and ``costs`` nodes to ``g`` and the loss ``L = system + Σ_i costs_i``."""
+    g.add_function("system", system, inputs=system_inputs)
+    g.add_function("costs", costs, inputs=costs_inputs)
+    g.add_function("loss", _system_plus_costs, inputs=["system", "costs"])
+    g.set_loss("loss")
+    return g
+
+
 def _aggregative_gradient(X: torch.Tensor, data: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Closed form: ``L`` and ``∂L/∂x_i = 2(Σx + c − Y) + 2 λ_i x_i`` (sums accumulate in float64)."""
     shift = data["offset"].to(torch.float64) - data["Y"].to(torch.float64)
@@ -147,10 +156,7 @@ def aggregative_problem(n_agents: int = 100, Y: float = 10.0, lam: Any = 0.1, *,
     g.add_data("offset", offset)
     g.add_data("lam", lam_t)
     g.add_function("total", _total, inputs=["x", "offset"])
-    g.add_function("system", _squared_residual, inputs=["total", "Y"])
-    g.add_function("costs", _quadratic_costs, inputs=["x", "lam"])
-    g.add_function("loss", _system_plus_costs, inputs=["system", "costs"])
-    g.set_loss("loss")
+    _system_and_costs(g, _squared_residual, ["total", "Y"], _quadratic_costs, ["x", "lam"])
     return Problem(g, data={"lam": lam_t}, true_types=None if true_lam is None else {"lam": true_t},
                    lower=lower, upper=upper, system_node="system", costs_node="costs",
                    features=true_t.reshape(-1, 1), feature_names=("lam",),
@@ -173,10 +179,7 @@ def assembly_line_problem(Y: float = 2.0, lam: float = 0.5) -> Problem:
     g.add_agents("A2", n=1, inputs=["A1"], output=torch.add)  # A2's value: its own work + A1's output
     g.add_data("Y", Y)
     g.add_data("lam", float(lam))
-    g.add_function("system", _line_system, inputs=["A2", "Y"])
-    g.add_function("costs", _line_costs, inputs=["A1", "lam"])
-    g.add_function("loss", _system_plus_costs, inputs=["system", "costs"])
-    g.set_loss("loss")
+    _system_and_costs(g, _line_system, ["A2", "Y"], _line_costs, ["A1", "lam"])
     return Problem(g, system_node="system", costs_node="costs",
                    features=torch.tensor([[float(lam)], [0.0]]), feature_names=("lam",),
                    optimum_fn=_line_optimum, name="assembly_line")
@@ -210,10 +213,7 @@ def coupled_resource_problem(T: float = 10.0, lam: float = 0.5, low: float = 0.0
     g.add_agents("x", n=2)
     g.add_data("T", T)
     g.add_data("lam", float(lam))
-    g.add_function("system", _sum_system, inputs=["x", "T"])
-    g.add_function("costs", _coupling_costs, inputs=["x", "lam"])
-    g.add_function("loss", _system_plus_costs, inputs=["system", "costs"])
-    g.set_loss("loss")
+    _system_and_costs(g, _sum_system, ["x", "T"], _coupling_costs, ["x", "lam"])
     return Problem(g, lower=low, upper=high, system_node="system", costs_node="costs",
                    name="coupled_resource")
 
@@ -240,10 +240,7 @@ def nonconvex_problem(Y: float = 5.0, a: float = 0.1, b: float = 0.5,
     g = DDAG()
     g.add_agents("x", n=2)
     g.add_data("Y", Y)
-    g.add_function("system", _sum_system, inputs=["x", "Y"])
-    g.add_function("costs", functools.partial(_nonconvex_costs, a=a, b=b, omega=omega), inputs=["x"])
-    g.add_function("loss", _system_plus_costs, inputs=["system", "costs"])
-    g.set_loss("loss")
+    _system_and_costs(g, _sum_system, ["x", "Y"], functools.partial(_nonconvex_costs, a=a, b=b, omega=omega), ["x"])
     return Problem(g, system_node="system", costs_node="costs", name="nonconvex")
 
 

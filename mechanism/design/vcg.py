@@ -1,11 +1,11 @@
-"""Mechanism payments: Clarke-pivot VCG transfers and the DPM's marginal prices.
+"""Groves payments and VCG (the Clarke pivot), in both forms: as a :class:`PaymentRule` over a
+:class:`~mechanism.design.game.ReportingGame` (batched report profiles, the IC audit's interface) and
+as :func:`vcg_payments` over one :class:`~mechanism.Problem` (its belief = the reports). The two
+are tested equal.
 
-Notation (costs, not welfare; a transfer ``t_i`` is paid *to* agent i):
-
-* social cost ``L(X; θ) = L_system(X) + Σ_j C_j(x_j; θ_j)`` (``problem.loss``);
-* reported types ``θ̂`` = the Planner's belief (``types="belief"``), true types ``θ``;
-* allocation ``x*(θ̂) = argmin_X L(X; θ̂)`` over the box (closed form when the problem has
-  one, else scipy L-BFGS-B via :func:`~mechanism.core.solvers.centralized_optimum`).
+**Groves**: ``t_i = −[L(x*; θ̂) − C_i(x*_i; θ̂_i)] + h_i(θ̂_{−i})``: the others' negative cost plus any
+function of the others' reports. With ``h_i = 0`` this is the paper's integrated DPM signal
+(Theorem 1, B.6–B.7: ``∫ G_i dx_i = −L_global + Const(X_{−i})`` with ``Const = 0``).
 
 **Clarke pivot (VCG)**. Agent i *absent* means its action pinned at a documented null action
 ``a₀`` (default 0: it produces nothing) and its own cost removed. Then
@@ -16,34 +16,59 @@ Notation (costs, not welfare; a transfer ``t_i`` is paid *to* agent i):
 
 Because ``u_i = h_i(θ̂_{−i}) − L(x*(θ̂); θ_i, θ̂_{−i})`` and ``h_i`` does not depend on agent i's
 report, truthful reporting minimises the second term: it is a dominant strategy (up to the
-solver's accuracy). :func:`misreport_gain` measures this on a grid.
-
-**DPM marginal price**. The DPM pays agent i the marginal value of its action to the system,
-``p_i = −∂L_system/∂x_i`` at ``X`` (at an interior optimum ``p_i = ∂C_i/∂x_i``); with linear
-pricing agent i receives ``p_i · x_i``.
-
-This module keeps the original functional API. Payment rules as objects with one interface
-(no payment, the DPM linear price, Groves, VCG, AGV, Bayesian DPM), priors and the incentive-
-compatibility audit of *every* rule live in :mod:`mechanism.design.mechanisms`, :mod:`mechanism.design.priors`
-and :mod:`mechanism.design.ic_audit` (``docs/mechanism_design.md``); their VCG rule is tested equal to
-:func:`vcg_payments`. :func:`misreport_gain` audits VCG only: VCG's zero gain says nothing about
-the DPM price, whose ex-post regret is positive (closed form in :mod:`mechanism.design.ic_audit`).
+solver's accuracy). :func:`misreport_gain` measures this on a grid for one agent; the audit of
+every rule is :mod:`mechanism.design.ic_audit`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
 
-from ..errors import InvalidParameterError
 from ..core.problem import Problem
-from ..core.solvers import centralized_optimum
+from ..errors import InvalidParameterError
+from .game import PaymentRule, ReportingGame, allocate, pivot_cost
 
-__all__ = ["VCGResult", "allocate", "vcg_payments", "dpm_prices", "misreport_gain"]
+__all__ = ["GrovesFamily", "VCG", "zero_h", "clarke_pivot", "VCGResult", "vcg_payments", "misreport_gain"]
 
 
+# ---------------------------------------------------------------------------- as payment rules
+def zero_h(game: ReportingGame, i: int, R: np.ndarray) -> np.ndarray:
+    """``h_i = 0`` (the Groves term of the paper's integrated DPM signal with ``Const = 0``)."""
+    return np.zeros(R.shape[0])
+
+
+def clarke_pivot(game: ReportingGame, i: int, R: np.ndarray) -> np.ndarray:
+    """The Clarke pivot ``h_i(θ̂_{−i})``: the others' least cost without agent ``i``."""
+    return game.pivot(i, R)
+
+
+class GrovesFamily(PaymentRule):
+    """``t_i = −[L(x*; θ̂) − C_i(x*_i; θ̂_i)] + h(game, i, R)``; ``h`` must not depend on ``R[:, i]``
+    (a module-level function, so that rules pickle). Dominant-strategy IC for every such ``h``."""
+
+    def __init__(self, h: Callable[[ReportingGame, int, np.ndarray], np.ndarray] = zero_h,
+                 name: str = "groves_h0") -> None:
+        self.h, self.name = h, name
+
+    def transfer(self, game, i, R, X=None):
+        R = game.profiles(R)
+        X = game.allocate(R) if X is None else X
+        others = game.social_cost(X, R) - game.costs(X, R)[:, i]
+        return -others + self.h(game, i, R)
+
+
+class VCG(GrovesFamily):
+    """Groves with the Clarke pivot (as :func:`vcg_payments`)."""
+
+    def __init__(self) -> None:
+        super().__init__(clarke_pivot, "vcg")
+
+
+
+# ---------------------------------------------------------------------------- over one problem
 @dataclass
 class VCGResult:
     """Allocation ``x`` (``(N, d)``), social cost there, transfers ``t`` (to agents), the pivot
@@ -58,20 +83,6 @@ class VCGResult:
     null_action: float
 
 
-def allocate(problem: Problem) -> torch.Tensor:
-    """``argmin_X L(X; belief)`` over the box: closed form if known, else L-BFGS-B. ``(N, d)``."""
-    opt = problem.optimum("belief")
-    if opt is not None:
-        return opt.x.to(problem.dtype).reshape(problem.n_agents, problem.action_dim)
-    return centralized_optimum(problem, types="belief").x
-
-
-def _without(problem: Problem, i: int, null_action: float) -> Problem:
-    """A copy of ``problem`` whose agent ``i`` is pinned at ``null_action``."""
-    lo, hi = problem.lower.clone(), problem.upper.clone()
-    lo[i], hi[i] = null_action, null_action
-    return problem.with_bounds(lo, hi)
-
 
 def vcg_payments(problem: Problem, *, null_action: float = 0.0) -> VCGResult:
     """Clarke-pivot VCG transfers for ``problem`` under its belief (the reports); see module doc."""
@@ -83,27 +94,10 @@ def vcg_payments(problem: Problem, *, null_action: float = 0.0) -> VCGResult:
     costs = problem.agent_costs(X, "belief")[0].numpy().copy()
     true_costs = problem.agent_costs(X, "true")[0].numpy()
     N = problem.n_agents
-    pivots = np.array([_pivot(problem, i, null_action, x) for i in range(N)])
+    pivots = np.array([pivot_cost(problem, i, null_action, x) for i in range(N)])
     transfers = pivots - (social - costs)
     return VCGResult(x, social, transfers, pivots, costs, transfers - true_costs, float(null_action))
 
-
-def _pivot(problem: Problem, i: int, null_action: float, x: torch.Tensor) -> float:
-    """``h_i``: the others' least social cost with agent ``i`` pinned at ``null_action``."""
-    pinned = _without(problem, i, null_action)
-    x0 = problem.project(x.unsqueeze(0))[0].clone()
-    x0[i] = null_action
-    xi = centralized_optimum(pinned, x0=x0, types="belief").x.unsqueeze(0)
-    return float(pinned.loss(xi, "belief")[0]) - float(pinned.agent_costs(xi, "belief")[0, i])
-
-
-def dpm_prices(problem: Problem, X: Any, types: str = "belief") -> np.ndarray:
-    """``p_i = −∂L_system/∂x_i`` at ``X`` (``(N, d)``, one instance), as an ``(N, d)`` array."""
-    X = problem.as_actions(X)[:1]
-    with torch.enable_grad():
-        Xg = X.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(problem.system_loss(Xg, types).sum(), Xg)
-    return (-grad[0]).numpy()
 
 
 def misreport_gain(problem: Problem, agent: int, reports: Iterable[float], *, key: str = "lam",
@@ -127,7 +121,7 @@ def misreport_gain(problem: Problem, agent: int, reports: Iterable[float], *, ke
         # h_i does not depend on agent i's own report; computed once below.
         return -others - float(reported.agent_costs(X, "true")[0, agent])
 
-    pivot = _pivot(problem, agent, null_action, allocate(problem))
+    pivot = pivot_cost(problem, agent, null_action, allocate(problem))
     u_truth = pivot + utility(float(truth[agent]))
     reports = [float(r) for r in reports]
     gains = [float(pivot + utility(r) - u_truth) for r in reports]

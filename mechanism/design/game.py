@@ -1,4 +1,4 @@
-"""Direct-revelation mechanisms over a :class:`~mechanism.Problem`: reports, allocation, payment rules.
+"""The direct-revelation game over a :class:`~mechanism.Problem`, and the payment-rule interface.
 
 Notation (costs, not welfare; a transfer ``t_i`` is paid *to* agent i; rows of a batch are
 independent report profiles):
@@ -6,48 +6,72 @@ independent report profiles):
 * each agent ``i`` reports a scalar type ``θ̂_i`` (the data node ``key``, default ``"lam"``); a
   report profile is a row ``R`` of shape ``(N,)``, a batch ``(M, N)``;
 * the allocation is the DPM's optimum under the reports, ``x*(θ̂) = argmin_X L(X; θ̂)`` with
-  ``L(X; θ) = L_system(X) + Σ_j C_j(x_j; θ_j)`` (the Planner believes the reports);
+  ``L(X; θ) = L_system(X) + Σ_j C_j(x_j; θ_j)`` over the box (closed form when the problem has
+  one, else scipy L-BFGS-B via :func:`~mechanism.solvers.centralized_optimum`);
 * agent i's **true utility** is quasi-linear: ``u_i = t_i(θ̂) − C_i(x*_i(θ̂); θ_i)``;
-  its outside option (not participating: null action ``a₀ = 0``, no cost, no transfer) is 0.
+  its outside option (not participating: null action ``a₀``, default 0, no cost, no transfer) is 0;
+* the **DPM marginal price** ``p_i = −∂L_system/∂x_i`` at ``X`` (at an interior optimum
+  ``p_i = ∂C_i/∂x_i``);
+* the **Clarke pivot** ``h_i(θ̂_{−i}) = min_{X : x_i = a₀} [L(X; θ̂) − C_i(a₀; θ̂_i)]``: the others'
+  least cost with agent i absent.
 
-Payment rules (:class:`PaymentRule`: ``allocate``, ``transfer``, ``transfers``):
-
-* :class:`NoPayment`: ``t_i = 0``.
-* :class:`DPMLinearPrice`: the paper's price. ``G_i = −∂L_global/∂x_i`` (paper §4.3.3, eq. 3;
-  B.5) is zero at the optimum; the price that supports the optimum is its system part
-  ``p_i = −∂L_system/∂x_i`` (at an interior optimum ``p_i = ∂C_i/∂x_i``, Lemma 1, eq. B.2), and the
-  agent is paid linearly ``t_i = p_i · x*_i``.
-* :class:`GrovesFamily`: ``t_i = −[L(x*; θ̂) − C_i(x*_i; θ̂_i)] + h_i(θ̂_{−i})``: the others' negative
-  cost plus any function of the others' reports. With ``h_i = 0`` this is the paper's integrated
-  DPM signal (Theorem 1, B.6–B.7: ``∫ G_i dx_i = −L_global + Const(X_{−i})`` with ``Const = 0``).
-* :class:`VCG`: Groves with the Clarke pivot ``h_i = min_{X: x_i = a₀} [L(X; θ̂) − C_i(a₀; θ̂_i)]``.
-* :class:`AGV`: expected externality (d'Aspremont–Gérard-Varet / Arrow) under a declared prior:
-  ``ξ_i(θ̂_i) = E_{θ_{−i}}[−(L(x*(θ̂_i, θ_{−i}); θ̂_i, θ_{−i}) − C_i)]`` and
-  ``t_i = ξ_i(θ̂_i) − (1/(N−1)) Σ_{j≠i} ξ_j(θ̂_j)`` (budget balanced ex post by construction; Bayesian IC).
-* :class:`BayesianDPM`: C.17's rule: the allocation uses the prior mean ``E[θ_i]`` in place of the
-  reports of the agents with a declared prior (the report is ignored) and pays the DPM price.
-
-Closed forms for the aggregative family (:func:`aggregative_game`) make every quantity exact
-and batched; any other problem goes through the generic (per-row, solver-backed) path.
+A :class:`PaymentRule` maps a game and reports to transfers; the rules live in
+:mod:`mechanism.design.rules` (no payment, the DPM price, AGV, Bayesian DPM) and
+:mod:`mechanism.design.vcg` (Groves and VCG). Closed forms for the aggregative family
+(:func:`aggregative_game`) make every quantity exact and batched; any other problem goes through
+the generic (per-row, solver-backed) path.
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from ..errors import InvalidParameterError, ShapeMismatchError, require_finite_number
-from .payments import _pivot, allocate as _allocate_one, dpm_prices
-from .priors import IndependentPrior
 from ..core.problem import Problem
+from ..core.solvers import centralized_optimum
+from ..errors import InvalidParameterError, ShapeMismatchError, require_finite_number
 from ..problems.appendix_c import aggregative_problem
 
-__all__ = ["ReportingGame", "AggregativeClosedForm", "aggregative_game", "PaymentRule", "NoPayment",
-           "DPMLinearPrice", "GrovesFamily", "VCG", "AGV", "BayesianDPM", "zero_h", "clarke_pivot",
-           "utilities", "budget_surplus", "efficiency_loss", "standard_rules"]
+__all__ = ["ReportingGame", "AggregativeClosedForm", "aggregative_game", "PaymentRule", "allocate",
+           "dpm_prices", "pivot_cost", "utilities", "agent_utility", "budget_surplus", "efficiency_loss"]
+
+
+# ---------------------------------------------------------------------------- one problem
+def allocate(problem: Problem) -> torch.Tensor:
+    """``argmin_X L(X; belief)`` over the box: closed form if known, else L-BFGS-B. ``(N, d)``."""
+    opt = problem.optimum("belief")
+    if opt is not None:
+        return opt.x.to(problem.dtype).reshape(problem.n_agents, problem.action_dim)
+    return centralized_optimum(problem, types="belief").x
+
+
+def _without(problem: Problem, i: int, null_action: float) -> Problem:
+    """A copy of ``problem`` whose agent ``i`` is pinned at ``null_action``."""
+    lo, hi = problem.lower.clone(), problem.upper.clone()
+    lo[i], hi[i] = null_action, null_action
+    return problem.with_bounds(lo, hi)
+
+
+
+def pivot_cost(problem: Problem, i: int, null_action: float, x: torch.Tensor) -> float:
+    """``h_i``: the others' least social cost with agent ``i`` pinned at ``null_action``."""
+    pinned = _without(problem, i, null_action)
+    x0 = problem.project(x.unsqueeze(0))[0].clone()
+    x0[i] = null_action
+    xi = centralized_optimum(pinned, x0=x0, types="belief").x.unsqueeze(0)
+    return float(pinned.loss(xi, "belief")[0]) - float(pinned.agent_costs(xi, "belief")[0, i])
+
+
+def dpm_prices(problem: Problem, X: Any, types: str = "belief") -> np.ndarray:
+    """``p_i = −∂L_system/∂x_i`` at ``X`` (``(N, d)``, one instance), as an ``(N, d)`` array."""
+    X = problem.as_actions(X)[:1]
+    with torch.enable_grad():
+        Xg = X.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(problem.system_loss(Xg, types).sum(), Xg)
+    return (-grad[0]).numpy()
+
 
 
 # ---------------------------------------------------------------------------- closed forms
@@ -97,7 +121,7 @@ class ReportingGame:
         null_action: agent i's action when absent (Clarke pivot, IR outside option).
         closed_form: optional batched closed forms (e.g. :class:`AggregativeClosedForm`); without
             it every row is solved separately (closed-form optimum if the problem has one, else
-            L-BFGS-B) and Clarke pivots by :func:`mechanism.design.payments._pivot` (cached).
+            L-BFGS-B) and Clarke pivots by :func:`pivot_cost` (cached).
     """
 
     def __init__(self, problem: Problem, *, key: str = "lam", report_low: Any, report_high: Any,
@@ -141,7 +165,7 @@ class ReportingGame:
         R = self.profiles(R)
         if self.closed_form is not None:
             return self.closed_form.allocate(R)
-        return np.stack([_allocate_one(self._row_problem(r)).numpy() for r in R])
+        return np.stack([allocate(self._row_problem(r)).numpy() for r in R])
 
     def costs(self, X: np.ndarray, T: Any) -> np.ndarray:
         """``C_i(x_i; θ_i)`` for each row of types ``T``, ``(M, N)``."""
@@ -182,7 +206,7 @@ class ReportingGame:
             k = (i, tuple(np.delete(r, i).tolist()))
             if k not in self._pivot_cache:
                 p = self._row_problem(r)
-                self._pivot_cache[k] = _pivot(p, i, self.null_action, _allocate_one(p))
+                self._pivot_cache[k] = pivot_cost(p, i, self.null_action, allocate(p))
             out.append(self._pivot_cache[k])
         return np.array(out)
 
@@ -245,183 +269,6 @@ class PaymentRule:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-class NoPayment(PaymentRule):
-    """``t_i = 0``: agents bear their own cost."""
-
-    name = "none"
-
-    def transfer(self, game, i, R, X=None):
-        return np.zeros(game.profiles(R).shape[0])
-
-
-class DPMLinearPrice(PaymentRule):
-    """The DPM's linear price: ``t_i = p_i · x*_i`` with ``p_i = −∂L_system/∂x_i`` at ``x*(θ̂)``."""
-
-    name = "dpm"
-
-    def transfer(self, game, i, R, X=None):
-        R = game.profiles(R)
-        Reff = self.effective_reports(game, R)
-        X = game.allocate(Reff) if X is None else X
-        P = game.prices(X, Reff)
-        return (P[:, i, :] * X[:, i, :]).sum(-1)
-
-
-def zero_h(game: ReportingGame, i: int, R: np.ndarray) -> np.ndarray:
-    """``h_i = 0`` (the Groves term of the paper's integrated DPM signal with ``Const = 0``)."""
-    return np.zeros(R.shape[0])
-
-
-def clarke_pivot(game: ReportingGame, i: int, R: np.ndarray) -> np.ndarray:
-    """The Clarke pivot ``h_i(θ̂_{−i})``: the others' least cost without agent ``i``."""
-    return game.pivot(i, R)
-
-
-class GrovesFamily(PaymentRule):
-    """``t_i = −[L(x*; θ̂) − C_i(x*_i; θ̂_i)] + h(game, i, R)``; ``h`` must not depend on ``R[:, i]``
-    (a module-level function, so that rules pickle). Dominant-strategy IC for every such ``h``."""
-
-    def __init__(self, h: Callable[[ReportingGame, int, np.ndarray], np.ndarray] = zero_h,
-                 name: str = "groves_h0") -> None:
-        self.h, self.name = h, name
-
-    def transfer(self, game, i, R, X=None):
-        R = game.profiles(R)
-        X = game.allocate(R) if X is None else X
-        others = game.social_cost(X, R) - game.costs(X, R)[:, i]
-        return -others + self.h(game, i, R)
-
-
-class VCG(GrovesFamily):
-    """Groves with the Clarke pivot (as :func:`mechanism.design.payments.vcg_payments`)."""
-
-    def __init__(self) -> None:
-        super().__init__(clarke_pivot, "vcg")
-
-
-class AGV(PaymentRule):
-    """Expected-externality (AGV) transfers under a declared ``prior`` (see module doc).
-
-    ``ξ_i`` is an exact expectation when the others' marginals are finite, else a quasi-Monte
-    Carlo (scrambled Sobol through the inverse CDFs; plain Monte Carlo if a marginal has no
-    ``icdf``) mean over ``n_samples`` fixed draws (seed ``seed + i``): the mechanism is then a
-    deterministic function of the reports, BIC up to that integration error. With the game's closed form ``ξ`` is computed in batches
-    (:meth:`AggregativeClosedForm.others_cost`); otherwise its values are cached per (game, agent,
-    report) (:meth:`clear_cache`).
-    """
-
-    name = "agv"
-
-    def __init__(self, prior: IndependentPrior, n_samples: int = 256, seed: int = 0) -> None:
-        self.prior, self.n_samples, self.seed = prior, int(n_samples), int(seed)
-        self._samples: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
-        self._cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._memo: dict[tuple, dict[bytes, np.ndarray]] = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_cache"] = None  # weak references do not pickle; the cache is rebuilt on demand
-        state["_memo"] = {}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._cache = weakref.WeakKeyDictionary()
-
-    @property
-    def exchangeable(self) -> bool:
-        """Only with exact expectations: each agent's ``ξ_i`` uses its own QMC draws (seed + i)."""
-        return self.prior.is_finite()
-
-    def clear_cache(self) -> None:
-        """Forget cached ``ξ`` values (they grow with every new report value seen)."""
-        self._cache = weakref.WeakKeyDictionary()
-        self._memo = {}
-
-    def _others(self, game: ReportingGame, i: int) -> tuple[np.ndarray, np.ndarray | None]:
-        if self.prior.n_agents != game.n_agents:
-            raise InvalidParameterError(f"prior has {self.prior.n_agents} agents, game has {game.n_agents}")
-        if i not in self._samples:
-            idx = [j for j in range(game.n_agents) if j != i]
-            if self.prior.is_finite(idx):
-                self._samples[i] = self.prior.enumerate(idx)
-            else:
-                try:  # quasi-Monte Carlo where every marginal has an inverse CDF
-                    draws = self.prior.sample_qmc(self.n_samples, self.seed + i, idx)
-                except NotImplementedError:
-                    draws = self.prior.sample(self.n_samples, self.seed + i, idx)
-                self._samples[i] = (draws, None)
-        return self._samples[i]
-
-    def xi(self, game: ReportingGame, i: int, r: float) -> float:
-        """``ξ_i(r)``: agent i's report ``r``, the others truthful from the prior: their expected negative cost."""
-        return float(self.xi_many(game, i, np.array([float(r)]))[0])
-
-    def xi_many(self, game: ReportingGame, i: int, r: np.ndarray, chunk_rows: int = 1 << 18) -> np.ndarray:
-        """``ξ_i`` at every value of ``r`` (any shape); values not yet cached are computed in
-        batches of at most ``chunk_rows`` (report, draw) rows."""
-        r = np.asarray(r, dtype=np.float64)
-        if game.closed_form is not None:         # exact and batched; the last arrays are memoised
-            memo = self._memo.setdefault((game.closed_form, game.n_agents, i), {})
-            key = r.tobytes()
-            if key not in memo:
-                others, w = self._others(game, i)
-                unique, inverse = np.unique(r.reshape(-1), return_inverse=True)
-                per = max(1, chunk_rows // max(others.shape[0], 1))
-                out = np.concatenate([np.average(-game.closed_form.others_cost(unique[s:s + per], others), axis=1,
-                                                 weights=w) for s in range(0, unique.size, per)])
-                if len(memo) >= 8:
-                    memo.pop(next(iter(memo)))
-                memo[key] = out[inverse].reshape(r.shape)
-            return memo[key]
-        cache = self._cache.setdefault(game, {}).setdefault(i, {})
-        unique, inverse = np.unique(r.reshape(-1), return_inverse=True)
-        missing = np.array([v for v in unique.tolist() if v not in cache], dtype=np.float64)
-        if missing.size:
-            others, w = self._others(game, i)
-            S = others.shape[0]
-            per = max(1, chunk_rows // max(S, 1))
-            for start in range(0, missing.size, per):
-                vals = missing[start:start + per]
-                R = np.insert(np.tile(others, (vals.size, 1)), i, np.repeat(vals, S), axis=1)
-                X = game.allocate(R)
-                value = -(game.social_cost(X, R) - game.costs(X, R)[:, i]).reshape(vals.size, S)
-                cache.update(zip(vals.tolist(), np.average(value, axis=1, weights=w).tolist()))
-        return np.array([cache[v] for v in unique.tolist()])[inverse].reshape(r.shape)
-
-    def transfer(self, game, i, R, X=None):
-        R = game.profiles(R)
-        N = game.n_agents
-        if N == 1:
-            return np.zeros(R.shape[0])
-        xi = np.stack([self.xi_many(game, j, R[:, j]) for j in range(N)], axis=1)
-        return xi[:, i] - (xi.sum(1) - xi[:, i]) / (N - 1)
-
-
-class BayesianDPM(DPMLinearPrice):
-    """C.17's Bayesian MBI: the allocation uses ``E[θ_j]`` for the ``agents`` with a declared prior
-    (default: every agent whose marginal is not a point mass), ignoring their reports; DPM price.
-    Every other agent's report is still used (:meth:`reads_report`), so the rule is BIC only if
-    those agents, too, cannot gain by misreporting."""
-
-    name = "bayes_dpm"
-
-    def __init__(self, prior: IndependentPrior, agents: Sequence[int] | None = None) -> None:
-        self.prior = prior
-        if agents is None:
-            agents = [j for j, d in enumerate(prior.marginals) if float(d.variance) > 0]
-        self.agents = list(agents)
-
-    def reads_report(self, i: int) -> bool:
-        """The reports of the agents with a declared prior are replaced by the prior mean; the
-        others' reports are used (so their incentives still matter)."""
-        return i not in self.agents
-
-    def effective_reports(self, game, R):
-        R = np.array(R, dtype=np.float64, copy=True)
-        R[:, self.agents] = self.prior.mean[self.agents]
-        return R
-
 
 # ---------------------------------------------------------------------------- outcomes
 def utilities(game: ReportingGame, rule: PaymentRule, R: Any, T: Any) -> np.ndarray:
@@ -448,11 +295,3 @@ def efficiency_loss(game: ReportingGame, rule: PaymentRule, R: Any, T: Any) -> n
     R, T = game.profiles(R), game.profiles(T, "types")
     return game.social_cost(rule.allocate(game, R), T) - game.optimum_cost(T)
 
-
-def standard_rules(prior: IndependentPrior | None = None, agv_samples: int = 256, seed: int = 0
-                   ) -> list[PaymentRule]:
-    """``none``, ``dpm``, ``groves_h0``, ``vcg`` and, with a prior, ``agv`` and ``bayes_dpm``."""
-    rules: list[PaymentRule] = [NoPayment(), DPMLinearPrice(), GrovesFamily(zero_h, "groves_h0"), VCG()]
-    if prior is not None:
-        rules += [AGV(prior, agv_samples, seed), BayesianDPM(prior)]
-    return rules
