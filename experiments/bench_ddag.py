@@ -29,7 +29,6 @@ import tempfile
 import time
 from typing import Any, Callable
 
-import numpy as np
 import torch
 
 from mechanism import (assembly_line_problem, aggregative_problem, coupled_resource_problem, incentives,

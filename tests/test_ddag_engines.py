@@ -332,3 +332,25 @@ def test_float32_problems_group_too_and_agree_to_float32_rounding():
         assert float((got.G - ref.G).abs().max()) <= 1e-5 * max(1.0, float(ref.G.abs().max()))
     plan = batched_plan(chain.ddag, X, chain.data())
     assert plan.n_stacked > 0 and not plan.fallbacks
+
+
+def test_the_benchmarks_vectorised_reference_is_the_same_loss():
+    from experiments.bench_ddag import _gradient_of, vectorised_supply_chain
+
+    chain = supply_chain_problem(5, 4, 2, seed=3)
+    X = _random_actions(chain, 2, 1)
+    loss, G = _gradient_of(vectorised_supply_chain(chain))(X)
+    ref = incentives(chain, X, engine="autograd")
+    assert float((G - ref.G).abs().max()) <= TOL * max(1.0, float(ref.G.abs().max()))
+    assert float((loss - ref.loss).abs().max()) <= TOL * max(1.0, float(ref.loss.abs().max()))
+
+
+def test_bench_script_parses_before_heavy_imports():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.argv = ['bench_ddag', '--out', 'x']; import scripts.bench_ddag as b; "
+            "b.build_parser().parse_args(['--out', 'x']); assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+    with pytest.raises(SystemExit, match="repeats"):
+        __import__("scripts.bench_ddag", fromlist=["main"]).main(["--out", "x", "--repeats", "0"])

@@ -47,7 +47,7 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from ..core.ddag import DDAG, AgentNode, DataNode, FunctionNode, StackNode, _as_float_tensor
+from ..core.ddag import DDAG, AgentNode, DataNode, StackNode, _as_float_tensor
 from ..errors import InvalidParameterError, ShapeMismatchError
 
 __all__ = ["BatchedPlan", "batched_plan", "batched_loss", "ddag_loss", "require_engine", "ENGINES", "PLAN_TOLERANCE"]
