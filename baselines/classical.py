@@ -6,11 +6,13 @@ the omniscient benchmark, and Nash agents best-respond to their own true costs.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import torch
 
+from mbi_envs.checks import require_number_in
 from mechanism import centralized_optimum, nash_equilibrium
 
 __all__ = ["CentralizedPolicy", "NashPolicy"]
@@ -67,9 +69,7 @@ class NashPolicy(_FixedActionPolicy):
 
     def __init__(self, share: float = 0.0) -> None:
         super().__init__()
-        if not share >= 0:
-            raise ValueError(f"share must be >= 0, got {share!r}")
-        self.share = float(share)
+        self.share = require_number_in("share", share, 0.0, math.inf)
 
     def solve(self, problem: Any) -> torch.Tensor:
         res = nash_equilibrium(problem, self.share, types="true")

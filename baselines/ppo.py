@@ -14,6 +14,7 @@ SB3's ``n_steps`` is per slot: one rollout holds ``n_steps × n_envs × N`` agen
 from __future__ import annotations
 
 import contextlib
+import math
 
 import json
 import time
@@ -28,7 +29,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 import mbi_envs
 from mbi_envs.evaluation import json_safe
 
-from .sb3_policy import SB3Policy
+from mbi_envs.checks import check_seed, check_seeds
+
+from .sb3_policy import TRAINED_ON, SB3Policy
 from .vec_env import ParallelEnvVecEnv
 
 __all__ = ["PPOConfig", "TrainResult", "train_ppo", "train_from_config", "load_ppo", "make_vec_env", "torch_threads"]
@@ -74,9 +77,27 @@ class PPOConfig:
         if self.eval_max_steps is not None and (not isinstance(self.eval_max_steps, int)
                                                 or isinstance(self.eval_max_steps, bool) or self.eval_max_steps < 1):
             raise ValueError(f"PPOConfig.eval_max_steps must be None or a positive integer, got {self.eval_max_steps!r}")
+        for name in ("learning_rate", "clip_range", "gamma", "gae_lambda", "log_std_init"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"PPOConfig.{name} must be a finite number, got {value!r}")
         for name in ("learning_rate", "clip_range"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PPOConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        if not isinstance(self.ent_coef, (int, float)) or isinstance(self.ent_coef, bool) or not self.ent_coef >= 0:
+            raise ValueError(f"PPOConfig.ent_coef must be a number >= 0, got {self.ent_coef!r}")
+        check_seed(self.seed, "PPOConfig.seed")
+        if self.seed is None:
+            raise ValueError("PPOConfig.seed must be an integer >= 0, got None (runs are seeded)")
+        if not check_seeds(self.eval_seeds, "PPOConfig.eval_seeds", allow_none=False):
+            raise ValueError("PPOConfig.eval_seeds must hold at least one seed, got ()")
+        arch = self.net_arch
+        if isinstance(arch, (str, bytes)) or not hasattr(arch, "__iter__") or not all(
+                isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in arch):
+            raise ValueError(f"PPOConfig.net_arch must be a sequence of positive integers, got {arch!r}")
+        for name in ("progress_bar", "tensorboard", "vectorized"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"PPOConfig.{name} must be True or False, got {getattr(self, name)!r}")
         if self.lr_schedule not in ("constant", "linear"):
             raise ValueError(f"PPOConfig.lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
         if not 0 <= self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
@@ -224,6 +245,9 @@ def _train(env_id: str, env_kwargs: dict[str, Any], config: PPOConfig, out_dir: 
                 gae_lambda=config.gae_lambda, clip_range=config.clip_range, ent_coef=config.ent_coef,
                 policy_kwargs={"net_arch": list(config.net_arch), "log_std_init": config.log_std_init},
                 seed=config.seed, device="cpu", tensorboard_log=tb, verbose=0)
+    # what the model was trained on: kept by model.save/PPO.load (an attribute of the model), and
+    # compared by SB3Policy.check_env, so evaluating it on another id or N fails with both named
+    setattr(model, TRAINED_ON, {"env_id": env_id, "n_agents": int(vec_env.n_agents)})
     if save_best and out is None:
         raise ValueError("save_best=True needs out_dir (where best_model.zip goes)")
     eval_kwargs = dict(env_kwargs)

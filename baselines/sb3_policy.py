@@ -6,8 +6,21 @@ from typing import Any
 import numpy as np
 
 from mechanism import InvalidParameterError
+from mbi_envs.policies import check_spaces_match
 
-__all__ = ["SB3Policy"]
+__all__ = ["SB3Policy", "TRAINED_ON", "trained_on"]
+
+#: the model attribute where :func:`baselines.ppo.train_ppo` records what it trained on
+#: (``{"env_id": ..., "n_agents": ...}``); SB3's ``save``/``load`` keep it (it is in the model's
+#: ``__dict__``, saved as JSON in ``model.zip``)
+TRAINED_ON = "mbi_trained_on"
+
+
+def trained_on(model: Any) -> dict[str, Any]:
+    """What ``model`` records it was trained on (``env_id``, ``n_agents``), or ``{}`` for a
+    model built elsewhere (then only its spaces are compared)."""
+    record = getattr(model, TRAINED_ON, None)
+    return dict(record) if isinstance(record, dict) else {}
 
 
 def _obs_dims(env: Any) -> dict[str, int]:
@@ -24,14 +37,32 @@ class SB3Policy:
     checks that the model fits the env: a model trained in one mode (e.g. ``one_shot``, whose
     observations are shorter) raises ``ValueError`` naming both modes on an env of the other;
     a model trained on :func:`mbi_envs.wrappers.float32_view` (actions in ``[-1, 1]``) raises
-    one naming the view on the raw env (wrap the env, or use the model on the view).
+    one naming the view on the raw env (wrap the env, or use the model on the view). A model
+    that records the env id and agent count it was trained on (:data:`TRAINED_ON`, set by
+    :func:`baselines.ppo.train_ppo`) raises one naming both ids and both counts on an env of
+    another id or another N; any model raises one naming both spaces when its observation box
+    (shape, dtype, bounds) differs from the env's. :func:`mbi_envs.evaluate` runs these checks
+    (:meth:`check_env`) before it resets the env.
     """
 
     def __init__(self, model: Any, deterministic: bool = True) -> None:
-        self.model, self.deterministic = model, deterministic
+        if not (hasattr(model, "predict") and hasattr(model, "observation_space") and hasattr(model, "action_space")):
+            raise InvalidParameterError(f"model must be a Stable-Baselines3 model (predict, observation_space, "
+                                        f"action_space), got {type(model).__name__}")
+        if not isinstance(deterministic, (bool, np.bool_)):
+            raise InvalidParameterError(f"deterministic must be True or False, got {deterministic!r}")
+        self.model, self.deterministic = model, bool(deterministic)
 
     def reset(self, env: Any, seed: int | None = None) -> None:
-        """Check the model against ``env`` (see the class docstring); the model itself is stateless."""
+        """Check the model against ``env`` (:meth:`check_env`); the model itself is stateless."""
+        self.check_env(env)
+
+    def check_env(self, env: Any) -> None:
+        """Raise ``ValueError`` naming both sides unless the model fits ``env`` (see the class docstring)."""
+        record = trained_on(self.model)
+        if record:
+            check_spaces_match(env, "the SB3 model", env_id=record.get("env_id"), n_agents=record.get("n_agents"),
+                               made="was trained on")
         agent = env.possible_agents[0]
         want, got = tuple(self.model.observation_space.shape), tuple(env.observation_space(agent).shape)
         if want != got:
@@ -49,6 +80,8 @@ class SB3Policy:
                     if np.all(low == -1) and np.all(high == 1) else "")
             raise InvalidParameterError(f"the SB3 model's action space [{low}, {high}] does not match the env's "
                                         f"[{space.low}, {space.high}]{hint}")
+        check_spaces_match(env, "the SB3 model", observation_space=self.model.observation_space,
+                           action_space=self.model.action_space)
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One action per agent, shape of the action space."""

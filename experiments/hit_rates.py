@@ -4,9 +4,9 @@ The question: does an agent rule (momentum, annealed Langevin, restart-when-stuc
 minimum's basin more often than plain gradient agents from the same random starts? 100 starts per
 rule cannot tell a rate of 0.08 from 0.14 (their Wilson intervals overlap); with thousands it can.
 
-:func:`hit_rate_table` runs every rule of :func:`experiments.real_problems._policies` from the same
+:func:`hit_rate_table` runs every rule of :func:`experiments.landscapes.policies` from the same
 ``n`` uniform starts (seeds 0 … n−1, one batch per rule: the planner is vectorised over starts) on
-the landscapes of :func:`experiments.real_problems._landscapes` (C.10 and the coupled Rastrigin),
+the landscapes of :func:`experiments.landscapes.landscapes` (C.10 and the coupled Rastrigin),
 and :func:`compare_to_baseline` judges each rule against plain gradient agents:
 
 * **rate and interval**: hits / n and its Wilson 95% score interval;
@@ -38,6 +38,8 @@ import numpy as np
 import scipy.stats
 import torch
 from scipy.stats.contingency import relative_risk
+
+from .landscapes import landscapes, policies, starts
 
 __all__ = ["ALPHA", "EFFECT_RATIO", "POWER", "wilson", "fisher_p", "mcnemar_p", "rate_ratio", "detection_power",
            "holm", "compare_to_baseline", "hit_rate_table", "markdown", "write_report"]
@@ -142,12 +144,11 @@ def hit_rate_table(n_starts: dict[str, int], rules: list[str] | None = None, pro
     """Run every rule from ``n_starts[landscape]`` starts on each named landscape and compare (JSON-safe).
 
     Landscapes, rules, step sizes, budgets, tolerances and the start distribution are those of
-    :mod:`experiments.real_problems` (``_landscapes``, ``_policies``, ``_starts``), so this table is
+    :mod:`experiments.landscapes`, so this table is
     that study at a larger n. PPO is not in it (each PPO "start" is a training run). ``rules``
     restricts the rules (gradient, the baseline, always runs); ``iterations`` overrides every
     landscape's budget (tests only: the committed table uses the study's budgets).
     """
-    from experiments.real_problems import _landscapes, _policies, _starts
     from mechanism import run_planner
 
     threads = torch.get_num_threads()
@@ -155,12 +156,12 @@ def hit_rate_table(n_starts: dict[str, int], rules: list[str] | None = None, pro
     began = time.perf_counter()
     out: dict[str, Any] = {"landscapes": {}, "alpha": ALPHA, "effect_ratio": EFFECT_RATIO, "power": POWER}
     try:
-        specs = _landscapes()
+        specs = landscapes()
         for name, n in n_starts.items():
             spec = specs[name] if iterations is None else {**specs[name], "iters": int(iterations)}
-            X0 = _starts(spec, int(n))
+            X0 = starts(spec, int(n))
             rows, masks = [], {}
-            for label, policy in _policies(spec).items():
+            for label, policy in policies(spec).items():
                 if rules is not None and label not in rules and label != "gradient":
                     continue
                 t0 = time.perf_counter()

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 __all__ = ["Job", "JobsResult", "OutputError", "LockHeld", "Stopped", "OutputLock", "job_key", "validate_out_dir",
            "write_json_atomic", "read_records", "run_jobs", "stop_on_signals", "cli_session", "threads_per_worker",
-           "available_cores", "RECORDS_DIR", "LOCK_FILE", "ENGINES"]
+           "available_cores", "recorded_seconds", "records_status", "RECORDS_DIR", "LOCK_FILE", "ENGINES"]
 
 RECORDS_DIR = "records"
 LOCK_FILE = ".lock"
@@ -451,6 +451,18 @@ def _run_dask(jobs, todo, workers, threads, scheduler, finish, fail) -> None:
 
 
 # ----------------------------------------------------------------------------- a script's session
+
+
+def recorded_seconds(out: str | Path, jobs: Sequence[Job]) -> float:
+    """The seconds the jobs of ``jobs`` with a record in ``out`` took, summed over every session."""
+    found = read_records(out)
+    return sum(found[j.key]["seconds"] for j in jobs if j.key in found)
+
+
+def records_status(out: str | Path, jobs: Sequence[Job], noun: str = "runs") -> Callable[[], str]:
+    """The ``status`` of :func:`cli_session` for a job set: "K of M <noun> have records in OUT/records"."""
+    keys = {j.key for j in jobs}
+    return lambda: f"{len(keys & set(read_records(out)))} of {len(jobs)} {noun} have records in {Path(out) / RECORDS_DIR}"
 
 
 @contextlib.contextmanager

@@ -42,14 +42,13 @@ import mbi_envs
 from baselines.ppo import PPOConfig, train_ppo
 from baselines.sb3_policy import SB3Policy
 from mbi_envs.evaluation import json_safe
-from mechanism import (GradientAgents, MomentumAgents, global_minimum, incentives, nonconvex_problem, run_planner,
-                       stability_limit)
+from mechanism import GradientAgents, MomentumAgents, incentives, run_planner, stability_limit
 from mechanism.problems.dispatch import (dispatch_problem, dispatch_step_sizes, lambda_iteration, load_case, megawatts,
-                                solve_dispatch)
-from mechanism.core.exploration import AnnealedLangevinAgents, RestartAgents, coupled_rastrigin_problem
+                                         solve_dispatch)
 from mechanism.problems.supply_chain import solve_supply_chain, supply_chain_problem
 
 from .hit_rates import compare_to_baseline
+from .landscapes import landscapes, policies, starts
 
 __all__ = ["MODES", "STUDIES", "run_real_problems", "real_problem_jobs", "run_study", "assemble", "write_report", "markdown", "verdicts", "wilson_interval", "dispatch_study", "supply_chain_study",
            "hit_rate_study", "dpm_timing"]
@@ -70,8 +69,6 @@ MODES: dict[str, dict[str, Any]] = {
 PPO_ONE_SHOT = PPOConfig(learning_rate=1e-3, n_steps=64, batch_size=1024, n_epochs=10, gamma=0.0, gae_lambda=0.0,
                          log_std_init=-1.0, tensorboard=False)
 DISPATCH_TOL = {"price": 1e-6, "balance_mw": 1e-6, "dispatch_mw": 1e-4}
-C10_HIT_TOL = 0.01      # the second-best minimum of C.10 lies 0.046 above the global one
-RASTRIGIN_HIT_TOL = 1e-3  # every other minimum of the coupled Rastrigin has L > 0.9
 
 
 def wilson_interval(hits: int, n: int, confidence: float = 0.95) -> dict[str, Any]:
@@ -222,44 +219,14 @@ def supply_chain_study(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- hit rates
-def _landscapes() -> dict[str, dict[str, Any]]:
-    c10 = nonconvex_problem()
-    best = global_minimum(c10, search_box=(-10.0, 10.0), n_starts=64)
-    rast = coupled_rastrigin_problem(3, 5.0)
-    return {
-        "C.10": {"problem": c10, "L_star": float(best.loss), "L_star_source": "best of 64 multi-start L-BFGS-B runs",
-                 "tol": C10_HIT_TOL, "eta": 0.02, "iters": 8000, "start_low": -5.0, "start_high": 5.0,
-                 "search": (-10.0, 10.0), "temperature": 0.3},
-        "coupled_rastrigin_N3_A5": {"problem": rast, "L_star": 0.0, "L_star_source": "closed form (x* = shift)",
-                                    "tol": RASTRIGIN_HIT_TOL, "eta": 0.9 * stability_limit(rast, rast.optimum().x),
-                                    "iters": 6000, "start_low": rast.lower, "start_high": rast.upper,
-                                    "search": (rast.lower, rast.upper), "temperature": 3.0},
-    }
-
-
-def _starts(spec: dict[str, Any], n_runs: int) -> torch.Tensor:
-    p = spec["problem"]
-    rows = [torch.as_tensor(np.random.default_rng(seed).uniform(size=(p.n_agents, 1))) for seed in range(n_runs)]
-    u = torch.stack(rows)
-    lo, hi = torch.as_tensor(spec["start_low"]), torch.as_tensor(spec["start_high"])
-    return lo + (hi - lo) * u
-
-
-def _policies(spec: dict[str, Any]) -> dict[str, Any]:
-    eta, iters = spec["eta"], spec["iters"]
-    return {"gradient": GradientAgents(eta), "momentum": MomentumAgents(eta, beta=0.9),
-            "annealed_langevin": AnnealedLangevinAgents(eta, spec["temperature"], int(0.75 * iters), seed=0),
-            "restart": RestartAgents(eta, *spec["search"], n_restarts=5, patience=5, tol=1e-2, max_hop=0.05, seed=0)}
-
-
 def hit_rate_study(cfg: dict[str, Any]) -> list[dict[str, Any]]:
     """Global-minimum hit rates with Wilson intervals (see the module docstring)."""
     rows = []
-    for name, spec in _landscapes().items():
-        X0 = _starts(spec, cfg["hit_runs"])
+    for name, spec in landscapes().items():
+        X0 = starts(spec, cfg["hit_runs"])
         p = spec["problem"]
         finals = {}
-        for label, policy in _policies(spec).items():
+        for label, policy in policies(spec).items():
             res = run_planner(p, policy, X0, max_iters=spec["iters"], eps=0.0, tau=0.0, record_actions=False,
                               record_every=spec["iters"])
             finals[label] = res.X

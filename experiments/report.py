@@ -119,23 +119,13 @@ def write_report(results: dict[str, dict], cfg: Config, out: Path, seconds: floa
     return {"json": out / "appendix_c.json", "report": out / "report.md", "figures": out / "figures.json"}
 
 
-def print_summary(results: dict[str, dict]) -> None:
-    """Print the summary table with ``rich`` if installed, else plain text."""
-    rows = summary_rows(results)
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:
-        print(f"{'experiment':<11}{'numbers':<23}{'claim':<10}key number")
-        for eid, numbers, claim, key in rows:
-            print(f"{eid:<11}{numbers:<23}{claim:<10}{key}")
-        return
-    table = Table(title="Appendix C reproduction")
-    for col in ("experiment", "numbers", "claim", "key number"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+def print_summary(results: dict[str, dict], csv_path: str | Path | None = None) -> Path | None:
+    """Print the summary table (rich on a terminal, full-width text in a log); with ``csv_path``
+    also write it there."""
+    from .console import print_table
+
+    return print_table("Appendix C reproduction", ("experiment", "numbers", "claim", "key number"),
+                       summary_rows(results), csv_path=csv_path)
 
 
 __all__.append("print_summary")

@@ -11,12 +11,14 @@ One generic :class:`MechanismEnv` over any :class:`mechanism.Problem`; scenarios
 ``[-1, 1]``-action view for SB3 and SuperSuit in :mod:`mbi_envs.wrappers`. Every scenario module
 follows PettingZoo's convention (``from mbi_envs.scenarios import symmetric_parallel_v0;
 symmetric_parallel_v0.parallel_env(max_cycles=...)``, also ``env`` and ``raw_env``).
+Your own problem: ``mbi_envs.register("my_problem_v0", build)`` with ``build(**kwargs) -> Scenario``
+(tutorial: ``docs/your_problem.md``).
 """
 from .env import MODES, REWARD_MODES, MechanismEnv
 from .evaluation import EpisodeRecord, EvaluationResult, evaluate
 from .policies import ConstantPolicy, MBIPolicy, Policy
-from .registry import env_ids, make, make_aec
-from .scenario import Scenario
+from .registry import env_ids, make, make_aec, register, unregister
+from .scenario import Scenario, fixed_start, uniform_start
 from .gym_wrapper import CentralizedEnv, gym_id, register_gym_envs
 from .wrappers import float32_view
 from .vector import VectorMechanismEnv, make_vec  # batched envs (B copies as tensors)
@@ -24,5 +26,6 @@ from .vector import VectorMechanismEnv, make_vec  # batched envs (B copies as te
 register_gym_envs()
 
 __all__ = ["MechanismEnv", "MODES", "REWARD_MODES", "EpisodeRecord", "EvaluationResult", "evaluate",
-           "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "Scenario",
+           "ConstantPolicy", "MBIPolicy", "Policy", "env_ids", "make", "make_aec", "register", "unregister", "Scenario",
+           "fixed_start", "uniform_start",
            "CentralizedEnv", "gym_id", "register_gym_envs", "float32_view", "VectorMechanismEnv", "make_vec"]

@@ -28,7 +28,7 @@ from benchmarl.utils import DEVICE_TYPING, _read_yaml_config
 from torchrl.data import Composite
 from torchrl.envs import EnvBase
 
-from .registry import env_ids
+from .registry import builtin_env_ids
 from .torchrl_env import MechanismTorchRLEnv
 
 __all__ = ["MbiEnvsClass", "MbiEnvsTask", "CONFIG_DIR"]
@@ -136,5 +136,5 @@ class MbiEnvsTask(Task):
         return self.get_task(config=dict(config or {}))
 
 
-if sorted(t.name.lower() for t in MbiEnvsTask) != sorted(env_ids()):  # a new id needs a member
-    raise ImportError("mbi_envs.benchmarl.MbiEnvsTask is out of date with mbi_envs.env_ids()")
+if sorted(t.name.lower() for t in MbiEnvsTask) != sorted(builtin_env_ids()):  # a new built-in id needs a member
+    raise ImportError("mbi_envs.benchmarl.MbiEnvsTask is out of date with mbi_envs.registry.builtin_env_ids()")

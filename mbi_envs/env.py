@@ -14,6 +14,7 @@ from mechanism import InvalidParameterError, NonFiniteError, Optimum, Problem, S
 from mechanism.errors import require_finite_number, require_int_at_least
 
 from . import dynamics, global_state
+from .checks import check_seed, require_number_in
 from .action_modes import ACTION_SPACES, bound_columns, bound_names, from_unit
 from .scenario import Scenario
 
@@ -72,14 +73,20 @@ class MechanismEnv(ParallelEnv):
 
     * ``"team"``: iterative ``L_{t−1} − L_t − Σ_j e_j(t)`` to every agent (return ``L_0 − L_T`` without
       effort costs); one-shot ``−L(x)``.
-    * ``"private"``: with ``P_i(X) = C_i(x_i) + s·L_system(X)`` (``s = private_share``, default 0),
+    * ``"private"``: with ``P_i(X) = C_i(x_i) + s·L_system(X)`` (``s = private_share ∈ [0, 1]``,
+      default 0: agent i bears the share ``s`` of the system loss; other values raise ``ValueError``),
       iterative ``P_i(X_{t−1}) − P_i(X_t) − e_i(t)``; one-shot ``−P_i(x)``. What uncoordinated agents maximise.
     * ``"difference"`` (Clarke-style marginal contribution): ``M_i(X) = L(d_i, x_{−i}) − L(X)`` with
       ``d_i`` the projection of 0 onto agent i's action box; iterative ``M_i(X_t) − M_i(X_{t−1}) − e_i(t)``
       (the decrease of ``L(X) − L(d_i, x_{−i})``); one-shot ``M_i(x)``.
 
     **Infos** per agent: ``"incentive"`` (``G_i``), ``"global_loss"`` (true types), ``"step"``, and
-    where a reference is known ``"optimal_loss"`` and ``"loss_gap"``; with an effort cost
+    where a reference is known ``"optimal_loss"`` and ``"loss_gap"``. Every registered scenario
+    knows its reference at every parameter value its ``build`` accepts (parameters that would
+    leave it unknown, such as a negative target ``Y`` under ``x ≥ 0``, are refused with a
+    ``ValueError``), so these two keys are always there for them; a user's :class:`Scenario` whose
+    ``reference`` returns ``None`` gets neither key, never a NaN, and ``env.optimal_loss is None``
+    says so (``evaluate`` then reports ``loss_gap=None``); with an effort cost
     ``"effort_cost"`` (agent i's cumulative effort), and ``"submitted"``: whether a joint action
     exists yet. Reset infos carry the same keys and shapes as step infos; in one-shot mode, before
     the submission, ``submitted`` is ``False`` and ``incentive``, ``global_loss``, ``loss_gap``
@@ -100,6 +107,9 @@ class MechanismEnv(ParallelEnv):
     def __init__(self, scenario: Scenario, *, mode: str = "iterative", reward_mode: str = "team",
                  max_steps: int | None = None, render_mode: str | None = None,
                  private_share: float = 0.0, action_space: str = "native") -> None:
+        if not isinstance(scenario, Scenario):
+            raise InvalidParameterError(f"scenario must be an mbi_envs.Scenario (e.g. a scenario module's build()); "
+                                        f"got {scenario!r} (for an env id use mbi_envs.make)")
         if action_space not in ACTION_SPACES:
             raise InvalidParameterError(f"action_space must be one of {ACTION_SPACES}, got {action_space!r}")
         if mode not in MODES:
@@ -111,7 +121,10 @@ class MechanismEnv(ParallelEnv):
                                         f"{self.metadata['render_modes']}, got {render_mode!r}")
         self.scenario, self.mode, self.reward_mode, self.action_mode = scenario, mode, reward_mode, action_space
         self.max_steps = max_steps
-        self.private_share = require_finite_number("private_share", private_share)
+        self.private_share = require_number_in(
+            "private_share", private_share, 0.0, 1.0,
+            " (the weight s of the system loss in P_i = C_i + s*L_system: s < 0 would reward agents for "
+            "raising the system loss, s > 1 counts it more than once)")
         self.render_mode = render_mode
         self.metadata = {**type(self).metadata, "name": scenario.name}
         self.problem: Problem = scenario.problem
@@ -269,9 +282,18 @@ class MechanismEnv(ParallelEnv):
 
     # ------------------------------------------------------------------ dynamics
     def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None):
-        """Start an episode. ``seed`` reseeds the start distribution (same seed, same episode);
-        ``options={"x0": array}`` fixes the start (iterative mode); other option keys are ignored."""
+        """Start an episode. ``seed`` (``None`` or an integer ``>= 0``, numpy integers accepted;
+        anything else raises ``ValueError`` before any state changes) reseeds the start
+        distribution (same seed, same episode); ``options={"x0": array}`` fixes the start
+        (iterative mode only: with ``mode="one_shot"`` it raises ``ValueError``; projected onto the
+        feasible box like an action); other option keys are ignored."""
+        seed = check_seed(seed)
+        if options is not None and not isinstance(options, Mapping):
+            raise InvalidParameterError(f"options must be None or a dict, got {options!r}")
         x0 = None if not options or options.get("x0") is None else self._check_x0(options["x0"])
+        if x0 is not None and self.mode == "one_shot":
+            raise InvalidParameterError(f"options['x0'] sets the start of an iterative episode; a one-shot env "
+                                        f"(mode='one_shot') has none, got options['x0']={options['x0']!r}")
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self._t = 0

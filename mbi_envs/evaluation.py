@@ -12,7 +12,8 @@ import torch
 from mechanism import InvalidParameterError
 from mechanism.errors import require_int_at_least
 
-from .policies import Policy
+from .checks import check_seeds
+from .policies import Policy, check_policy_fits
 
 __all__ = ["EpisodeRecord", "EvaluationResult", "evaluate", "json_safe"]
 
@@ -126,11 +127,19 @@ def evaluate(env_or_factory: Any, policy: Policy, seeds: Iterable[int], max_step
         env_or_factory: a :class:`~mbi_envs.MechanismEnv` (reused across seeds) or a zero-argument
             callable returning one (a fresh env per seed).
         policy: anything with ``reset(env, seed)`` and ``act(observations)``.
-        seeds: one episode per seed (``env.reset(seed=s)``).
+        seeds: one episode per seed (``env.reset(seed=s)``); each ``None`` or an integer ``>= 0``,
+            all checked before the first episode.
         max_steps: if given, overrides the env's horizon (sets ``env.max_steps``; a one-shot env
             accepts only 1 and raises ``ValueError`` for any other value).
+
+    Before each env is reset, the policy is checked against it
+    (:func:`~mbi_envs.policies.check_policy_fits`): a policy with ``check_env(env)`` runs it (the
+    SB3 adapter compares the model's observation and action spaces and, when the model records
+    them, the env id and agent count it was trained on); one that exposes
+    ``observation_space``, ``action_space``, ``n_agents`` or ``env_id`` is compared on those. A
+    mismatch raises ``ValueError`` naming both sides, before the env changes.
     """
-    seeds = list(seeds)
+    seeds = check_seeds(seeds)
     if not seeds:
         raise InvalidParameterError("seeds must hold at least one seed, got []")
     if max_steps is not None:
@@ -141,7 +150,11 @@ def evaluate(env_or_factory: Any, policy: Policy, seeds: Iterable[int], max_step
     records, env_id = [], None
     for seed in seeds:
         env = factory()
+        if not (hasattr(env, "step") and hasattr(env, "possible_agents")):
+            raise InvalidParameterError(f"env_or_factory must be an env or a zero-argument callable returning "
+                                        f"one; the factory returned {env!r}")
         env_id = env.metadata.get("name")
+        check_policy_fits(policy, env)
         if max_steps is not None:
             env.max_steps = max_steps
         records.append(_episode(env, policy, seed))

@@ -5,12 +5,17 @@ one controller sets the joint action. Observation: every agent's observation con
 (agent 0 first), ``Box`` float64 of shape ``(N·obs_dim,)``; action: the joint action flattened,
 ``Box(low, high, (N·d,), float64)`` (projected like the parallel env's); reward: the team reward
 (``L_{t−1} − L_t`` iterative, ``−L`` one-shot). ``info`` holds ``global_loss``, ``step`` and where
-known ``optimal_loss``, ``loss_gap``. Registered for every id when :mod:`mbi_envs` is imported,
-with ``max_episode_steps`` = the scenario's default horizon (Gymnasium adds its ``TimeLimit``).
+known ``optimal_loss``, ``loss_gap``. Registered for every built-in id when :mod:`mbi_envs` is
+imported, with ``max_episode_steps`` = the scenario's default horizon (Gymnasium adds its
+``TimeLimit``); :func:`mbi_envs.register` registers a user's id (without ``max_episode_steps``:
+the env truncates itself at the scenario's horizon).
 
 Gymnasium 1.x has no plugin entry point that registers a package's ids without importing it
-(it was removed in 1.0); ``gymnasium.make("mbi_envs:mbi_envs/SymmetricParallel-v0")`` imports
-:mod:`mbi_envs` first (Gymnasium's ``module:id`` form), so no ``import mbi_envs`` is needed.
+(the ``gymnasium.envs`` entry-point loader was removed in 1.0; 1.4's ``gymnasium/envs/__init__.py``
+registers only its own envs), so ``gymnasium.make("mbi_envs/SymmetricParallel-v0")`` needs
+``import mbi_envs`` first, or Gymnasium's ``module:id`` form
+``gymnasium.make("mbi_envs:mbi_envs/SymmetricParallel-v0")``, which imports :mod:`mbi_envs` itself.
+A user's id needs the module that registers it: ``gymnasium.make("your_module:mbi_envs/YourId-v0")``.
 """
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ from gymnasium import spaces
 
 from mechanism import InvalidParameterError
 
-from .registry import env_ids, make, scenario_module
+from .checks import check_seed
+from .registry import builtin_env_ids, gym_id, make, register_gym_id, scenario_module
 
 __all__ = ["CentralizedEnv", "gym_id", "register_gym_envs"]
 
@@ -60,7 +66,9 @@ class CentralizedEnv(gym.Env):
         return {k: v for k, v in first.items() if k != "incentive"}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        """Reset the underlying parallel env (same seed, same episode)."""
+        """Reset the underlying parallel env (same seed, same episode). ``seed`` is ``None`` or an
+        integer ``>= 0`` (numpy integers accepted); anything else raises ``ValueError`` naming it."""
+        seed = check_seed(seed)  # before Gymnasium's own seeding, which refuses numpy integers
         super().reset(seed=seed)
         obs, infos = self.par_env.reset(seed=seed, options=options)
         return self._joint_obs(obs), self._info(infos)
@@ -80,19 +88,13 @@ class CentralizedEnv(gym.Env):
         return self.par_env.render()
 
 
-def gym_id(env_id: str) -> str:
-    """The Gymnasium id of ``env_id`` (e.g. ``"mbi_envs/SymmetricParallel-v0"``)."""
-    return scenario_module(env_id).GYM_ID
-
-
 def register_gym_envs() -> list[str]:
-    """Register every scenario's centralized env with Gymnasium (idempotent); returns the ids."""
+    """Register every built-in scenario's centralized env with Gymnasium (idempotent); returns the
+    ids (a user's id is registered by :func:`mbi_envs.register`)."""
     ids = []
-    for env_id in env_ids():
+    for env_id in builtin_env_ids():
         gid = gym_id(env_id)
         if gid not in gym.registry:
-            gym.register(id=gid, entry_point="mbi_envs.gym_wrapper:CentralizedEnv",
-                         kwargs={"env_id": env_id}, disable_env_checker=False,
-                         max_episode_steps=scenario_module(env_id).build().max_steps)
+            register_gym_id(gid, env_id, scenario_module(env_id).build().max_steps)
         ids.append(gid)
     return ids

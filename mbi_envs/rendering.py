@@ -1,19 +1,22 @@
-"""Rendering of a :class:`~mbi_envs.env.MechanismEnv`: a text table and a matplotlib image."""
+"""Rendering of a :class:`~mbi_envs.env.MechanismEnv`: a text table and a matplotlib image.
+
+The env imports this module (lazily, in ``render``); this module does not import the env: it
+reads the env's public attributes only (``env`` is annotated ``Any``), so the two cannot form
+an import circle.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .env import MechanismEnv
 
 __all__ = ["render_ansi", "render_rgb"]
 
 MAX_ROWS = 20
 
 
-def _header(env: "MechanismEnv") -> str:
+def _header(env: Any) -> str:
     loss, opt = env.global_loss, env.optimal_loss
     text = f"{env.scenario.name}  mode={env.mode}  t={env.t}/{env.max_steps}"
     if loss is not None:
@@ -23,7 +26,7 @@ def _header(env: "MechanismEnv") -> str:
     return text
 
 
-def render_ansi(env: "MechanismEnv") -> str:
+def render_ansi(env: Any) -> str:
     """A text table: one row per agent (the first 20) with its action, incentive and features."""
     lines = [_header(env)]
     X = env.X
@@ -41,7 +44,7 @@ def render_ansi(env: "MechanismEnv") -> str:
     return "\n".join(lines)
 
 
-def render_rgb(env: "MechanismEnv") -> np.ndarray:
+def render_rgb(env: Any) -> np.ndarray:
     """An ``(H, W, 3)`` uint8 image: agents' actions (with the optimum) and the loss so far."""
     import matplotlib
 

@@ -6,8 +6,9 @@ optionally a schedule of problems over time (a target that changes), a per-step 
 a reference optimum, and a bound on the incentives (finite observation bounds). Scenario modules
 (``mbi_envs/scenarios/*_v0.py``) are small builders of this one dataclass; all environment logic
 lives in the generic env. Its callables are small classes rather than closures, so that envs
-pickle; :func:`pettingzoo_constructors` gives each module PettingZoo's ``parallel_env``, ``env``
-and ``raw_env``.
+pickle; :func:`mbi_envs.registry.pettingzoo_constructors` gives each module PettingZoo's
+``parallel_env``, ``env`` and ``raw_env``. This module imports nothing of :mod:`mbi_envs`
+(the bottom layer of the package: env, registry and scenarios import it).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from mechanism.errors import require_int_at_least
 
 __all__ = ["Scenario", "uniform_start", "fixed_start", "symmetric_box", "global_reference",
            "closed_form_reference", "UniformStart", "FixedStart", "GlobalReference", "SwitchAt",
-           "pettingzoo_constructors", "aggregative_incentive_bound", "quadratic_incentive_bound"]
+           "aggregative_incentive_bound", "quadratic_incentive_bound"]
 
 StartFn = Callable[[np.random.Generator], np.ndarray]
 EffortFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
@@ -229,38 +230,3 @@ def quadratic_incentive_bound(problem: Problem, low: np.ndarray, high: np.ndarra
     grad = -incentives(problem, torch.from_numpy(m).reshape(1, *shape), types="belief").G[0].numpy()
     H = problem.hessian(torch.from_numpy(m).reshape(shape), types="belief").numpy().reshape(m.size, m.size)
     return (np.abs(grad.reshape(-1)) + np.abs(H) @ r.reshape(-1)).reshape(shape)
-
-
-def pettingzoo_constructors(env_id: str) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-    """PettingZoo's module convention for the scenario module ``env_id``: ``parallel_env``,
-    ``env`` and ``raw_env``, as in ``from pettingzoo.mpe import simple_spread_v3``.
-
-    Each scenario module does ``parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)``:
-
-    * ``parallel_env(max_cycles=None, **kwargs)``: the :class:`~mbi_envs.MechanismEnv`
-      (``mbi_envs.make(env_id, **kwargs)``); ``max_cycles`` is PettingZoo's name for ``max_steps``.
-    * ``raw_env(**same)``: its AEC form without wrappers (``parallel_to_aec_wrapper``).
-    * ``env(**same)``: the AEC form with PettingZoo's ``OrderEnforcingWrapper``
-      (what ``mbi_envs.make_aec`` returns).
-    """
-    from pettingzoo.utils.conversions import parallel_to_aec_wrapper
-    from pettingzoo.utils.wrappers import OrderEnforcingWrapper
-
-    def parallel_env(max_cycles: int | None = None, **kwargs: Any):
-        from .registry import make
-
-        return make(env_id, max_cycles=max_cycles, **kwargs)
-
-    def raw_env(max_cycles: int | None = None, **kwargs: Any):
-        return parallel_to_aec_wrapper(parallel_env(max_cycles=max_cycles, **kwargs))
-
-    def env(max_cycles: int | None = None, **kwargs: Any):
-        return OrderEnforcingWrapper(raw_env(max_cycles=max_cycles, **kwargs))
-
-    for fn, what in ((parallel_env, "the PettingZoo ParallelEnv"), (raw_env, "the unwrapped AEC env"),
-                     (env, "the AEC env (order-enforcing)")):
-        fn.__qualname__ = fn.__name__
-        fn.__module__ = f"mbi_envs.scenarios.{env_id}"
-        fn.__doc__ = (f"{what} of ``{env_id}``; ``max_cycles`` is an alias of ``max_steps``, other "
-                      f"keyword arguments as for ``mbi_envs.make({env_id!r}, ...)``.")
-    return parallel_env, env, raw_env

@@ -20,12 +20,12 @@ import torch
 from gymnasium import spaces
 
 from mechanism import InvalidParameterError, NonFiniteError, Problem, ShapeMismatchError
-from mechanism.errors import require_int_at_least
 from mechanism.core.problem import resolve_device, resolve_dtype
 
 from . import dynamics
+from .checks import check_seed, check_seeds, require_bool, require_int
 from .env import MechanismEnv
-from .registry import COMMON_KWARGS, scenario_kwargs, scenario_module
+from .registry import COMMON_KWARGS, build_scenario, scenario_kwargs
 from .scenario import Scenario
 
 __all__ = ["VectorMechanismEnv", "make_vec"]
@@ -36,9 +36,10 @@ class VectorMechanismEnv:
 
     **API** (``B = num_envs``, ``N`` agents, action dim ``d``, tensors on ``device`` in ``dtype``):
 
-    * ``reset(seed=None) -> (obs (B, N, obs_dim), info)``; ``seed`` an int (copy ``b`` is seeded
-      with ``seed + b``, like the dict env's ``reset(seed=seed + b)``) or a sequence of ``B``
-      ints; ``None`` continues each copy's generator.
+    * ``reset(seed=None) -> (obs (B, N, obs_dim), info)``; ``seed`` an int ``>= 0`` (copy ``b`` is
+      seeded with ``seed + b``, like the dict env's ``reset(seed=seed + b)``) or a sequence of ``B``
+      ints ``>= 0``; ``None`` continues each copy's generator. Anything else (a negative or float
+      seed, a wrong count) raises ``ValueError`` naming ``seed`` before any state changes.
     * ``step(actions (B, N, d)) -> (obs, rewards (B, N), terminated (B,), truncated (B,), info)``.
       Actions are projected (clipped) onto the feasible box; a wrong shape or NaN/inf raises
       ``ValueError`` before any state changes.
@@ -54,8 +55,14 @@ class VectorMechanismEnv:
       ``info`` describes the finished step. ``autoreset=False``: a finished env must be reset.
 
     Observations, rewards and infos are those of ``MechanismEnv`` (see its docstring), copy by
-    copy. Effort costs (two 2-agent scenarios) are computed copy by copy with the scenario's
-    numpy function; everything else is one batched tensor call per step.
+    copy; the scenario's extra infos (``Scenario.extra_infos``) are stacked over copies,
+    ``info[key]`` of shape ``(B, ...)``. Effort costs (two 2-agent scenarios) are computed copy by
+    copy with the scenario's numpy function; everything else is one batched tensor call per step.
+
+    **Planner moves** (``Scenario.planner_update``, e.g. economic dispatch's multiplier): the
+    update is applied copy by copy, as the dict env applies it, so copies can hold different
+    problems; copies that share a problem object are still evaluated in one batched call
+    (``problems`` lists each copy's; ``problem`` is copy 0's).
 
     Attributes: ``num_envs``, ``n_agents``, ``action_dim``, ``obs_dim``, ``mode``, ``reward_mode``,
     ``max_steps``, ``device``, ``dtype``, ``scenario``, ``observation_layout``,
@@ -67,8 +74,9 @@ class VectorMechanismEnv:
                  reward_mode: str = "team", max_steps: int | None = None, private_share: float = 0.0,
                  device: Any = "cpu", dtype: Any = torch.float64, autoreset: bool = True,
                  validate_actions: bool = True) -> None:
-        self.num_envs = require_int_at_least("num_envs", num_envs, 1)
+        self.num_envs = require_int("num_envs", num_envs, 1)
         self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
+        autoreset, validate_actions = require_bool("autoreset", autoreset), require_bool("validate_actions", validate_actions)
         # The template dict env validates the common arguments and supplies the spaces, layout,
         # feasible box, default actions, features and references: nothing of it is re-derived here.
         self.template = MechanismEnv(scenario, mode=mode, reward_mode=reward_mode, max_steps=max_steps,
@@ -77,7 +85,7 @@ class VectorMechanismEnv:
         self.scenario, self.mode, self.reward_mode = scenario, t.mode, t.reward_mode
         self.max_steps, self.private_share = t.max_steps, t.private_share
         self.n_agents, self.action_dim = t.n_agents, t.action_dim
-        self.autoreset, self.validate_actions = bool(autoreset), bool(validate_actions)
+        self.autoreset, self.validate_actions = autoreset, validate_actions
         self.observation_layout = list(t.observation_layout)
         self.obs_dim = len(self.observation_layout)
         self.agent_observation_space: spaces.Box = t.observation_space("agent_0")
@@ -91,6 +99,7 @@ class VectorMechanismEnv:
         self._state: dynamics.JointEvaluation | None = None
         self._t, self._running = 0, False
         self.problem: Problem = scenario.problem
+        self.problems: list[Problem] = [scenario.problem] * self.num_envs
         self.render_mode = None  # rendering is the dict env's (MechanismEnv.render)
 
     # ------------------------------------------------------------------ helpers
@@ -117,14 +126,18 @@ class VectorMechanismEnv:
         self._seed(seed)
 
     def _seed(self, seed: int | Sequence[int] | None) -> None:
+        """Check ``seed`` (``None``, an int ``>= 0`` or ``B`` ints ``>= 0``) and only then reseed."""
         if seed is None:
             return
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            seeds = [int(seed) + b for b in range(self.num_envs)]
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+            seeds = [check_seed(seed) + b for b in range(self.num_envs)]
         else:
-            seeds = [int(s) for s in seed]
+            if isinstance(seed, (bool, np.bool_, float, str, bytes)) or not hasattr(seed, "__len__"):
+                raise InvalidParameterError(f"seed must be None, an integer >= 0 or a sequence of "
+                                            f"{self.num_envs} integers >= 0, got {seed!r}")
+            seeds = check_seeds(list(seed), "seed", allow_none=False)
             if len(seeds) != self.num_envs:
-                raise InvalidParameterError(f"seed must be an int or {self.num_envs} ints, got {len(seeds)}")
+                raise InvalidParameterError(f"seed must be an int or {self.num_envs} ints, got {len(seeds)} seeds: {seed!r}")
         self._rngs = [np.random.default_rng(s) for s in seeds]
 
     # ------------------------------------------------------------------ public state
@@ -149,6 +162,7 @@ class VectorMechanismEnv:
         self._seed(seed)
         self._t, self._running = 0, True
         self.problem = self.scenario.problem_for_step(0)
+        self.problems = [self.problem] * self.num_envs
         self._effort = torch.zeros(self.num_envs, self.n_agents, device=self.device, dtype=self.dtype)
         if self.mode == "one_shot":
             self._state = None
@@ -165,12 +179,17 @@ class VectorMechanismEnv:
             raise InvalidParameterError("step() called on finished (or never reset) episodes; call reset() first")
         X_new = self._parse_actions(actions)
         t = self._t + 1
-        problem = self.scenario.problem_for_step(t)
-        new = self._evaluate(problem, X_new)
+        if self.scenario.planner_update is not None and self.mode == "iterative":  # the dict env's rule, per copy
+            X_np = X_new.cpu().double().numpy()
+            problems = [self.scenario.planner_update(t, p, X_np[b]) for b, p in enumerate(self.problems)]
+            new = self._evaluate_copies(problems, X_new)
+        else:
+            problems = [self.scenario.problem_for_step(t)] * self.num_envs
+            new = self._evaluate(problems[0], X_new)
         effort = self._step_effort(t, X_new)
         value = dynamics.step_rewards(self.reward_mode, self._state, new, effort)
         rewards = value.unsqueeze(-1).expand(-1, self.n_agents) if self.reward_mode == "team" else value
-        self._t, self.problem, self._state = t, problem, new
+        self._t, self.problem, self.problems, self._state = t, problems[0], problems, new
         self._effort = self._effort + effort
         done = self.mode == "one_shot" or t >= self.max_steps
         obs, info = self._observations(), self._infos()
@@ -208,6 +227,25 @@ class VectorMechanismEnv:
                                                private_share=self.private_share, default=self._default,
                                                same_types=same_types)
 
+    def _evaluate_copies(self, problems: list[Problem], X: torch.Tensor) -> dynamics.JointEvaluation:
+        """Evaluate copy ``b`` under ``problems[b]``: one batched call per distinct problem object."""
+        groups: dict[int, list[int]] = {}
+        for b, p in enumerate(problems):
+            groups.setdefault(id(p), []).append(b)
+        if len(groups) == 1:
+            return self._evaluate(problems[0], X)
+        parts = [(idx, self._evaluate(problems[idx[0]], X[idx])) for idx in groups.values()]
+        fields = {}
+        for name in ("G", "loss", "private", "marginal"):
+            if getattr(parts[0][1], name) is None:
+                fields[name] = None
+                continue
+            out = torch.empty((self.num_envs,) + getattr(parts[0][1], name).shape[1:], device=self.device, dtype=self.dtype)
+            for idx, ev in parts:
+                out[idx] = getattr(ev, name)
+            fields[name] = out
+        return dynamics.JointEvaluation(X, **fields)
+
     def _step_effort(self, t: int, X_new: torch.Tensor) -> torch.Tensor:
         """Effort paid in step ``t``, ``(B, N)``: the scenario's numpy function, copy by copy."""
         if self.scenario.effort is None or self.mode == "one_shot":
@@ -229,13 +267,19 @@ class VectorMechanismEnv:
         return torch.cat([s.X, s.G, feats, pos, progress], dim=-1)
 
     def _reference_info(self) -> dict[str, Any]:
-        opt = self._optimal_loss(self.problem)
-        if opt is None:
+        if self.problems[0] is self.problems[-1] and self.scenario.planner_update is None:  # one problem for all
+            opt = self._optimal_loss(self.problem)
+            opts = None if opt is None else torch.full((self.num_envs,), opt, device=self.device, dtype=self.dtype)
+        else:
+            cache: dict[int, float | None] = {}
+            values = [cache[id(p)] if id(p) in cache else cache.setdefault(id(p), self._optimal_loss(p))
+                      for p in self.problems]
+            opts = None if None in values else torch.tensor(values, device=self.device, dtype=self.dtype)
+        if opts is None:
             return {}
-        info: dict[str, Any] = {"optimal_loss": torch.full((self.num_envs,), opt, device=self.device,
-                                                           dtype=self.dtype)}
+        info: dict[str, Any] = {"optimal_loss": opts}
         if self._state is not None:
-            info["loss_gap"] = self._state.loss - opt
+            info["loss_gap"] = self._state.loss - info["optimal_loss"]
         return info
 
     def _infos(self) -> dict[str, Any]:
@@ -254,7 +298,18 @@ class VectorMechanismEnv:
                     **self._reference_info()}
         if self.scenario.effort is not None:
             info["effort_cost"] = self._effort
+        if self.scenario.extra_infos is not None:
+            info.update(self._extra_infos())
         return info
+
+    def _extra_infos(self) -> dict[str, torch.Tensor]:
+        """The scenario's extra infos of every copy stacked, ``(B, ...)``; before the one-shot
+        submission the same keys with 0 values (as the dict env)."""
+        default = self.template._default
+        X = None if self._state is None else self._state.X.cpu().double().numpy()
+        rows = [self.scenario.extra_infos(p, default if X is None else X[b]) for b, p in enumerate(self.problems)]
+        return {k: self._tensor(np.stack([np.asarray(r[k], dtype=np.float64) for r in rows]) * (X is not None))
+                for k in rows[0]}
 
     def close(self) -> None:
         """Nothing to release."""
@@ -271,11 +326,21 @@ VECTOR_KWARGS = ("device", "dtype", "autoreset", "validate_actions")
 def make_vec(env_id: str, num_envs: int = 1, **kwargs: Any) -> VectorMechanismEnv:
     """The batched form of :func:`mbi_envs.make`: ``num_envs`` copies of ``env_id`` as tensors.
 
+    ``num_envs`` is an integer ``>= 1`` (numpy integers accepted; ``2.0`` and ``True`` raise
+    ``ValueError``); ``device`` ``"cpu"``/``"cuda"``/``"cuda:k"`` or a ``torch.device``; ``dtype``
+    ``torch.float32``/``torch.float64`` or ``"float32"``/``"float64"``; ``autoreset`` and
+    ``validate_actions`` ``True``/``False``. Every one is checked before the scenario is built.
+
     Keyword arguments: the dict env's common ones (``mode``, ``reward_mode``, ``max_steps``,
     ``private_share``; ``render_mode`` is not supported), ``device``, ``dtype``, ``autoreset``,
     ``validate_actions`` and the scenario's own (e.g. ``n_agents``); any other raises ``ValueError``.
     """
     allowed = scenario_kwargs(env_id)
+    require_int("num_envs", num_envs, 1)
+    resolve_device(kwargs.get("device", "cpu")), resolve_dtype(kwargs.get("dtype", torch.float64))
+    for name in ("autoreset", "validate_actions"):
+        if name in kwargs:
+            require_bool(name, kwargs[name])
     if kwargs.get("action_space", "native") != "native":  # before any work: a clear error
         raise InvalidParameterError(f"{env_id}: make_vec supports only action_space='native' (each agent's own "
                                     f"box, as tensors), got action_space={kwargs['action_space']!r}")
@@ -285,6 +350,6 @@ def make_vec(env_id: str, num_envs: int = 1, **kwargs: Any) -> VectorMechanismEn
     if unknown:
         raise InvalidParameterError(f"{env_id}: unknown keyword argument(s) {unknown} for make_vec; allowed: "
                                     f"{sorted(common) + sorted(VECTOR_KWARGS) + sorted(allowed)}")
-    scenario = scenario_module(env_id).build(**{k: v for k, v in kwargs.items() if k in allowed})
+    scenario = build_scenario(env_id, **{k: v for k, v in kwargs.items() if k in allowed})
     rest = {k: v for k, v in kwargs.items() if k not in allowed}
     return VectorMechanismEnv(scenario, num_envs, **rest)

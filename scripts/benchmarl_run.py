@@ -21,18 +21,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-import yaml
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from experiments.cli import nonnegative_int, positive_int, script_parser  # noqa: E402
 
-from benchmarl.algorithms import IppoConfig, MappoConfig  # noqa: E402
-from benchmarl.experiment import Experiment, ExperimentConfig  # noqa: E402
-from benchmarl.models.mlp import MlpConfig  # noqa: E402
-
-from mbi_envs.benchmarl import MbiEnvsTask  # noqa: E402
-
-ALGORITHMS = {"mappo": MappoConfig, "ippo": IppoConfig}
+ALGORITHMS = ("ippo", "mappo")
+# one task per packaged config (mbi_envs/conf/benchmarl/<task>.yaml, as MbiEnvsTask loads them), listed
+# without importing benchmarl, so --help answers in the main venv too
+TASKS = sorted(p.stem for p in (ROOT / "mbi_envs" / "conf" / "benchmarl").glob("*.yaml"))
 
 
 def run(task: str = "symmetric_parallel_v0", algorithm: str = "mappo", overrides: dict[str, Any] | None = None, *,
@@ -40,7 +37,14 @@ def run(task: str = "symmetric_parallel_v0", algorithm: str = "mappo", overrides
         save_folder: str | None = None) -> dict[str, Any]:
     """One BenchMARL experiment; returns what it did (iterations, frames, seconds, last evaluation, files)."""
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {sorted(ALGORITHMS)}, got {algorithm!r}")
+        raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
+    from benchmarl.algorithms import IppoConfig, MappoConfig
+    from benchmarl.experiment import Experiment, ExperimentConfig
+    from benchmarl.models.mlp import MlpConfig
+
+    from mbi_envs.benchmarl import MbiEnvsTask
+
+    algorithm_config = {"mappo": MappoConfig, "ippo": IppoConfig}[algorithm]
     member = MbiEnvsTask[task.upper()]
     base = member.get_from_yaml()
     task_obj = member.get_task(config={**base.config, **(overrides or {})})
@@ -59,7 +63,7 @@ def run(task: str = "symmetric_parallel_v0", algorithm: str = "mappo", overrides
     cfg.checkpoint_at_end = True
     cfg.save_folder = save_folder or tempfile.mkdtemp(prefix="benchmarl_")
     start = time.perf_counter()
-    experiment = Experiment(task=task_obj, algorithm_config=ALGORITHMS[algorithm].get_from_yaml(),
+    experiment = Experiment(task=task_obj, algorithm_config=algorithm_config.get_from_yaml(),
                             model_config=MlpConfig.get_from_yaml(), critic_model_config=MlpConfig.get_from_yaml(),
                             seed=seed, config=cfg)
     experiment.run()
@@ -79,21 +83,27 @@ def run(task: str = "symmetric_parallel_v0", algorithm: str = "mappo", overrides
 def _override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"--set takes key=value, got {text!r}")
+    import yaml
+
     key, value = text.split("=", 1)
     return key, yaml.safe_load(value)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="symmetric_parallel_v0", choices=[t.name.lower() for t in MbiEnvsTask])
-    parser.add_argument("--algorithm", default="mappo", choices=sorted(ALGORITHMS))
-    parser.add_argument("--set", dest="overrides", type=_override, action="append", default=[])
-    parser.add_argument("--iterations", type=int, default=2)
-    parser.add_argument("--frames-per-batch", type=int, default=1_000)
+    parser = script_parser(__doc__)
+    parser.add_argument("--task", default="symmetric_parallel_v0", choices=TASKS)
+    parser.add_argument("--algorithm", default="mappo", choices=ALGORITHMS)
+    parser.add_argument("--set", dest="overrides", type=_override, action="append", default=[], metavar="KEY=VALUE",
+                        help="override a task config value (YAML), e.g. --set n_agents=100")
+    parser.add_argument("--iterations", type=positive_int, default=2)
+    parser.add_argument("--frames-per-batch", type=positive_int, default=1_000)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args()
+    import torch
+
     torch.set_num_threads(1)
     result = run(args.task, args.algorithm, dict(args.overrides), iterations=args.iterations,
-                 frames_per_batch=args.frames_per_batch)
+                 frames_per_batch=args.frames_per_batch, seed=args.seed)
     print(json.dumps(result, indent=1))
 
 

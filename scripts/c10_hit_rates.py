@@ -17,32 +17,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-
-from experiments.hit_rates import hit_rate_table, write_report  # noqa: E402
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+from experiments.cli import nonnegative_int, output_dir, positive_int, script_parser  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--starts", type=_positive, default=2000, help="starts per rule on C.10 (default 2000)")
-    parser.add_argument("--rastrigin-starts", type=int, default=2000,
+    parser = script_parser(__doc__)
+    parser.add_argument("--out", required=True, type=output_dir, help="output folder")
+    parser.add_argument("--starts", type=positive_int, default=2000, help="starts per rule on C.10 (default 2000)")
+    parser.add_argument("--rastrigin-starts", type=nonnegative_int, default=2000,
                         help="starts per rule on the coupled Rastrigin landscape (0 skips it; default 2000)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    import torch
+
+    from experiments.hit_rates import hit_rate_table, write_report
+
     n = {"C.10": args.starts}
     if args.rastrigin_starts > 0:
         n["coupled_rastrigin_N3_A5"] = args.rastrigin_starts

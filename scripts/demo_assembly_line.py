@@ -7,13 +7,13 @@ follows only its own incentive G_i = −∂L/∂x_i with its own step size (0.05
 """
 from __future__ import annotations
 
-import argparse
-
-from mechanism import GradientAgents, assembly_line_problem, classify_point, run_planner
+from experiments.cli import script_parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    script_parser(__doc__).parse_args(argv)
+    from mechanism import GradientAgents, assembly_line_problem, classify_point, run_planner
+
     problem = assembly_line_problem(Y=2.0, lam=0.5)
     result = run_planner(problem, GradientAgents([0.05, 0.1]), [1.0, -1.0], max_iters=50_000, tau=1e-12)
     optimum = problem.optimum()

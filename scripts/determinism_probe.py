@@ -12,16 +12,12 @@ docs/appendix_c.md ("C.6 across machines") records what it showed.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
 from dataclasses import replace
 
-import torch
-
-from baselines.ppo import train_ppo
-from baselines.ppo_experiment import ONE_SHOT_DEFAULTS
+from experiments.cli import nonnegative_int, positive_int, script_parser
 
 PIN_VARIABLES = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA",
                  "NPY_DISABLE_CPU_FEATURES", "OMP_NUM_THREADS")
@@ -29,6 +25,11 @@ PIN_VARIABLES = ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS", "
 
 def fingerprint(timesteps: int, seed: int) -> dict:
     """Train and fingerprint the weights (see the module docstring)."""
+    import torch
+
+    from baselines.ppo import train_ppo
+    from baselines.ppo_experiment import ONE_SHOT_DEFAULTS
+
     config = replace(ONE_SHOT_DEFAULTS, total_timesteps=timesteps, seed=seed, eval_every=timesteps,
                      eval_seeds=(1000,), tensorboard=False, torch_threads=1)
     result = train_ppo("symmetric_parallel_v0", {"n_agents": 100, "Y": 10.0, "lam": 0.1, "mode": "one_shot"}, config)
@@ -41,9 +42,9 @@ def fingerprint(timesteps: int, seed: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timesteps", type=int, default=12_800)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = script_parser(__doc__)
+    parser.add_argument("--timesteps", type=positive_int, default=12_800, help="agent-steps (default 12,800)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--label", default="", help="a name for this run, copied into the output")
     args = parser.parse_args()
     print(json.dumps({"label": args.label, **fingerprint(args.timesteps, args.seed)}), flush=True)

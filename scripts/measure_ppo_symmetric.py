@@ -7,23 +7,25 @@ and the loss gap L(a) − L* with their spread over seeds (see experiments.ppo_s
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from experiments.ppo_symmetric import run_ppo_symmetric
-from mbi_envs import REWARD_MODES
-from mbi_envs.cli import output_path, positive_int
+from experiments.cli import check_seeds, nonnegative_int, output_path, positive_int, script_parser
+
+REWARD_MODES = ("team", "private", "difference")  # mbi_envs.REWARD_MODES (tests/test_cli_help.py checks)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__)
     parser.add_argument("--timesteps", type=positive_int, default=1_000_000, help="agent-steps per run")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--reward-modes", nargs="+", default=["team", "difference"], choices=REWARD_MODES)
     parser.add_argument("--out", type=output_path, default="runs/ppo_symmetric_1m.json",
                         help="output JSON (default runs/ppo_symmetric_1m.json; results/ holds the committed run)")
     args = parser.parse_args()
+    check_seeds(parser, "--seeds", args.seeds)
+    from experiments.ppo_symmetric import run_ppo_symmetric
+
     results = {}
     for mode in args.reward_modes:
         results[mode] = run_ppo_symmetric(args.timesteps, args.seeds, reward_mode=mode)

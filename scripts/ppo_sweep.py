@@ -31,37 +31,27 @@ import signal
 import sys
 from pathlib import Path
 
-from experiments.appendix_c import run_metadata
-from experiments.jobs import OutputError, Stopped, stop_on_signals, validate_out_dir, write_json_atomic
-from experiments.ppo_tuning import (FAMILY_SCENARIOS, journal_storage, merge_sweeps, run_sweep, study_name,
-                                    sweep_markdown)
-from mbi_envs.cli import existing_file, nonnegative_int, output_path
-from mbi_envs.evaluation import json_safe
+from experiments.cli import (check_seeds, existing_file, nonnegative_int, output_path, positive_float, positive_int,
+                             script_parser)
 
-
-def _positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a positive {kind.__name__}, got {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be a positive {kind.__name__}, got {text!r}")
-        return value
-    return parse
+# experiments.ppo_tuning.FAMILY_SCENARIOS's keys, known before the heavy import (tests/test_cli_help.py checks)
+FAMILIES = ("assembly", "symmetric_small", "symmetric_large", "heterogeneous", "nonconvex")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=output_path, default=Path("runs/ppo_sweep.json"))
-    parser.add_argument("--tuned", type=output_path, default=Path("runs/ppo_tuned.json"))
-    parser.add_argument("--families", nargs="+", default=list(FAMILY_SCENARIOS), choices=list(FAMILY_SCENARIOS))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--timesteps", type=_positive(int), default=20_000, help="agent-steps per run")
-    parser.add_argument("--time-budget-min", type=_positive(float), default=40.0,
+    parser = script_parser(__doc__)
+    parser.add_argument("--out", type=output_path, default=Path("runs/ppo_sweep.json"),
+                        help="the sweep's JSON (default runs/ppo_sweep.json; a .md table is written beside it)")
+    parser.add_argument("--tuned", type=output_path, default=Path("runs/ppo_tuned.json"),
+                        help="the chosen configuration per family (default runs/ppo_tuned.json)")
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2],
+                        help="seeds per configuration (at least 3; default 0 1 2)")
+    parser.add_argument("--timesteps", type=positive_int, default=20_000, help="agent-steps per run")
+    parser.add_argument("--time-budget-min", type=positive_float, default=40.0,
                         help="stop starting trials after this many minutes (default 40)")
-    parser.add_argument("--max-trials", type=_positive(int), default=50, help="trials per family at most")
-    parser.add_argument("--n-startup-trials", type=_positive(int), default=4,
+    parser.add_argument("--max-trials", type=positive_int, default=50, help="trials per family at most")
+    parser.add_argument("--n-startup-trials", type=positive_int, default=4,
                         help="random trials before TPE models the objective (default 4)")
     parser.add_argument("--continue-from", type=existing_file, default=None, metavar="SWEEP_JSON",
                         help="warm-start each family from this sweep's trials of it")
@@ -74,8 +64,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="TPE's seed (default 0); give each parallel process its own")
     parser.add_argument("--fresh", action="store_true", help="delete this sweep's studies in the storage first")
     args = parser.parse_args(argv)
-    if len(args.seeds) < 3:
-        parser.error(f"argument --seeds: at least 3 seeds per configuration, got {args.seeds}")
+    check_seeds(parser, "--seeds", args.seeds, at_least=3)
+    from experiments.jobs import OutputError, validate_out_dir, write_json_atomic
+    from experiments.ppo_tuning import merge_sweeps, sweep_markdown
+    from mbi_envs.evaluation import json_safe
+
     for option, path in (("--out", args.out), ("--tuned", args.tuned)):
         try:
             validate_out_dir(path.parent, option=f"{option} {str(path)!r}: folder")
@@ -100,6 +93,10 @@ def main(argv: list[str] | None = None) -> None:
 def _sweep(args: argparse.Namespace) -> dict:
     """Run (or resume) the sweep in its storage; a stop prints one line and exits 130/143."""
     import optuna
+
+    from experiments.appendix_c import run_metadata
+    from experiments.jobs import Stopped, stop_on_signals
+    from experiments.ppo_tuning import journal_storage, run_sweep, study_name
 
     where = args.storage or str(args.out) + ".journal"
     storage = where if "://" in where else journal_storage(where)

@@ -9,7 +9,7 @@ with a two-axis verdict (numbers, claim) computed for every experiment.
 
 Writes ``appendix_c.json``, ``report.md``, ``run_meta.json`` (versions, threads, CPU, config) and
 figures to ``--out`` (default ``runs/appendix_c``, ignored by git: the committed ``results/``
-change only when you ask for it) and prints a summary table.
+change only when you ask for it) and prints a summary table (also written to ``summary.csv``).
 
 Each experiment is a job (docs/long_runs.md): its record goes to OUT/records/ when it finishes,
 and rerunning the same command skips the finished ones (--fresh runs all again); the report is
@@ -22,14 +22,13 @@ import argparse
 import time
 from pathlib import Path
 
-from experiments.appendix_c import EXPERIMENTS, Config
-from experiments.appendix_c.runner import appendix_jobs, error_entry
-from experiments.jobs import cli_session, read_records, run_jobs
-from experiments.report import print_summary, write_report
-from mbi_envs.cli import positive_int
+from experiments.cli import add_resume_options, add_worker_options, nonnegative_int, output_dir, script_parser, session
+from experiments.jobs import recorded_seconds, records_status, run_jobs  # the standard library only
 
 
 def _experiment_ids(text: str) -> list[str]:
+    from experiments.appendix_c import EXPERIMENTS
+
     ids = [s.strip() for s in text.split(",") if s.strip()]
     unknown = [i for i in ids if i not in EXPERIMENTS]
     if not ids or unknown:
@@ -38,49 +37,34 @@ def _experiment_ids(text: str) -> list[str]:
     return ids
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=Path("runs/appendix_c"),
+    ap = script_parser(__doc__)
+    ap.add_argument("--out", type=output_dir, default=Path("runs/appendix_c"),
                     help="output folder (default: runs/appendix_c; results/appendix_c holds the committed run)")
     ap.add_argument("--full", action="store_true", help="the paper's iteration counts (slow)")
     ap.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--only", type=_experiment_ids, default=None, help="comma-separated ids, e.g. C.2,C.5")
-    ap.add_argument("--seed", type=_seed, default=0, help="seed for random starts, noise and PPO (default 0)")
-    again = ap.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", default=True,
-                       help="skip experiments that have a record in OUT/records (the default)")
-    again.add_argument("--fresh", action="store_true", help="delete OUT's records and run every experiment again")
-    ap.add_argument("--workers", type=positive_int, default=1, help="processes running experiments (default 1)")
-    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument("--seed", type=nonnegative_int, default=0, help="seed for random starts, noise and PPO (default 0)")
+    add_resume_options(ap, "experiments")
+    add_worker_options(ap, "experiments")
     args = ap.parse_args(argv)
-    if args.out.exists() and not args.out.is_dir():
-        ap.error(f"argument --out: {str(args.out)!r} exists and is not a folder")
     args.parser = ap
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from experiments.appendix_c import Config
+    from experiments.appendix_c.runner import appendix_jobs, error_entry
+    from experiments.report import print_summary, write_report
+
     make = Config.full if args.full else Config.tiny if args.tiny else Config.quick
     cfg = make(seed=args.seed, out=args.out)
     jobs = appendix_jobs(cfg, only=args.only)
-    keys = {j.key for j in jobs}
-    status = lambda: f"{len(keys & set(read_records(args.out)))} of {len(jobs)} experiments have records"  # noqa: E731
-    with cli_session(args.out, lambda m: args.parser.error(f"argument --out: {m}"), status=status):
+    with session(args.parser, args.out, status=records_status(args.out, jobs, "experiments")):
         t0 = time.perf_counter()
         done = run_jobs(jobs, args.out, workers=args.workers, fresh=args.fresh, progress=not args.no_progress,
                         threads=1, desc="Appendix C")
-        found = read_records(args.out)
         results = {}
         for job, record in zip(jobs, done.records):
             if record is not None:
@@ -89,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
                 results[job.label] = error_entry(done.failed[job.key])
             else:
                 results[job.label] = error_entry("not run yet (interrupted): rerun the same command to run it")
-        seconds = sum(found[k]["seconds"] for k in keys if k in found)
+        seconds = recorded_seconds(args.out, jobs)
         paths = write_report(results, cfg, args.out, seconds)
-    print_summary(results)
-    print(f"wrote {paths['report']} and {paths['json']}: {seconds:.0f} s of experiments ({cfg.mode} mode; "
-          f"skipped {done.skipped} finished, ran {done.ran} in {time.perf_counter() - t0:.0f} s)")
+        print_summary(results, args.out / "summary.csv")
+    print(f"wrote {paths['report']}, {paths['json']} and {args.out / 'summary.csv'}: {seconds:.0f} s of experiments "
+          f"({cfg.mode} mode; skipped {done.skipped} finished, ran {done.ran} in {time.perf_counter() - t0:.0f} s)")
     return 1 if done.missing else 0
 
 

@@ -14,14 +14,13 @@ with what happened (a failure is printed, not raised).
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-import mbi_envs  # noqa: E402
+from experiments.cli import positive_int, script_parser  # noqa: E402
 
 ENVS = {"economic_dispatch_v0": {"max_steps": 20}, "supply_chain_v0": {"max_steps": 20},
         "symmetric_parallel_v0": {"n_agents": 10, "max_steps": 20}}
@@ -30,6 +29,8 @@ ENVS = {"economic_dispatch_v0": {"max_steps": 20}, "supply_chain_v0": {"max_step
 def make(env_id: str, render_mode: str | None = None, action_space: str = "normalized"):
     """The RLlib-wrapped env (by default one ``[-1, 1]`` box for every agent)."""
     from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
+
+    import mbi_envs
 
     return ParallelPettingZooEnv(mbi_envs.make(env_id, action_space=action_space, render_mode=render_mode,
                                                **ENVS[env_id]))
@@ -68,8 +69,8 @@ def rollout_with_render(env_id: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=2)
+    parser = script_parser(__doc__)
+    parser.add_argument("--iterations", type=positive_int, default=2, help="PPO iterations per env (default 2)")
     parser.add_argument("--native-only", action="store_true",
                         help="only the shared policy on dispatch's native per-unit boxes (expected to fail)")
     args = parser.parse_args()

@@ -18,43 +18,23 @@ from __future__ import annotations
 import argparse
 import os
 
-from experiments.jobs import cli_session, run_jobs
-from experiments.scale import (METHODS, ScaleConfig, check_every_cost, compare_backends, scale_jobs, scale_payload,
-                               write_outputs)
-from mechanism.errors import MechanismError
+from experiments.cli import names_list, nonnegative_int, output_dir, positive_int, script_parser, sizes_list
 
-
-def n_list(text: str) -> list[int]:
-    """'1e3,1e4' -> [1000, 10000]; argparse reports anything else with the value."""
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 1e4,1e5, got {text!r}") from None
-    if not values or any(v < 1 or v != int(v) for v in values):
-        raise argparse.ArgumentTypeError(f"every N must be an integer >= 1, got {text!r}")
-    return [int(v) for v in values]
-
-
-def method_list(text: str) -> list[str]:
-    methods = [m.strip() for m in text.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHODS]
-    if not methods or bad:
-        raise argparse.ArgumentTypeError(f"methods must be among {', '.join(METHODS)}, got {text!r}")
-    return methods
+METHODS = ("fused", "analytic", "autograd")  # experiments.scale.METHODS (tests/test_cli_help.py checks)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n-agents", type=n_list, default=[10**4, 10**5, 10**6], help="comma-separated N values")
-    ap.add_argument("--iters", type=int, default=50, help="timed planner iterations per N")
+    ap = script_parser(__doc__)
+    ap.add_argument("--n-agents", type=sizes_list, default=[10**4, 10**5, 10**6], help="comma-separated N values")
+    ap.add_argument("--iters", type=positive_int, default=50, help="timed planner iterations per N")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    ap.add_argument("--method", type=method_list, default=["fused"], help="fused, analytic, autograd (comma list)")
-    ap.add_argument("--world-size", type=int, default=1, help="processes to shard the agents over (fused only)")
-    ap.add_argument("--repeats", type=int, default=3, help="timed repeats per configuration (best is kept)")
+    ap.add_argument("--method", type=names_list(METHODS), default=["fused"], help="fused, analytic, autograd (comma list)")
+    ap.add_argument("--world-size", type=positive_int, default=1, help="processes to shard the agents over (fused only)")
+    ap.add_argument("--repeats", type=positive_int, default=3, help="timed repeats per configuration (best is kept)")
     ap.add_argument("--no-mock", action="store_true", help="skip timing the paper's mock step")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="runs/scale", help="output folder (default runs/scale, ignored by git)")
+    ap.add_argument("--seed", type=nonnegative_int, default=0)
+    ap.add_argument("--out", type=output_dir, default="runs/scale", help="output folder (default runs/scale, ignored by git)")
     ap.add_argument("--check-cost", action="store_true",
                     help="also time small planner loops for check_every in 1, 4, 16, 64 (one torch thread)")
     ap.add_argument("--fresh", action="store_true", help="delete --out's records and measure every N again")
@@ -63,6 +43,11 @@ def main() -> None:
     args = ap.parse_args()
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
         return torchrun_main(args)
+    from experiments.cli import session
+    from experiments.jobs import run_jobs
+    from experiments.scale import ScaleConfig, check_every_cost, compare_backends, scale_jobs, scale_payload, write_outputs
+    from mechanism.errors import MechanismError
+
     cfg = ScaleConfig(n_agents=args.n_agents, iters=args.iters, device=args.device, dtype=args.dtype,
                       methods=args.method, world_size=args.world_size, mock=not args.no_mock,
                       repeats=args.repeats, seed=args.seed)
@@ -71,7 +56,7 @@ def main() -> None:
     except MechanismError as exc:
         ap.error(str(exc))
     jobs = scale_jobs(cfg)
-    with cli_session(args.out, lambda m: ap.error(f"argument --out: {m}")):
+    with session(ap, args.out):
         import torch
 
         result = run_jobs(jobs, args.out, fresh=args.fresh, threads=torch.get_num_threads(), desc="scale")
@@ -113,8 +98,9 @@ def torchrun_main(args: argparse.Namespace) -> None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "scale_torchrun.json").write_text(json.dumps(rows, indent=2) + "\n")
         for r in rows:
+            done = "converged" if r.get("status") == "converged" else "not converged"
             print(f"N={r['spec']['n_agents']:.0e} world={world}: {r['seconds_per_iteration']:.3e} s/it, "
-                  f"loss {r['final_loss']:.6g}")
+                  f"loss {r['final_loss']:.6g} ({done} after {args.iters} iterations: a timing run, stopping tests off)")
 
 
 if __name__ == "__main__":

@@ -11,27 +11,28 @@ reward is −L, so it should rise toward −L* as the policy learns).
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import torch
-from tensordict.nn import NormalParamExtractor, TensorDictModule
-from torch import nn
-from torchrl.collectors import Collector
-from torchrl.data import LazyTensorStorage, ReplayBuffer, SamplerWithoutReplacement
-from torchrl.modules import MultiAgentMLP, ProbabilisticActor, TanhNormal
-from torchrl.objectives import ClipPPOLoss, ValueEstimators
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from mbi_envs.torchrl_env import MechanismTorchRLEnv  # noqa: E402
+from experiments.cli import nonnegative_int, positive_int, script_parser  # noqa: E402
 
 
 def train(env_id: str = "symmetric_parallel_v0", env_kwargs: dict | None = None, *, num_envs: int = 32,
           iterations: int = 10, frames_per_iteration: int = 32 * 8, epochs: int = 4, minibatch: int = 64,
           centralised_critic: bool = True, lr: float = 3e-3, seed: int = 0) -> list[dict[str, float]]:
     """Train MAPPO (``centralised_critic``) or IPPO; returns per-iteration mean reward and loss."""
+    import torch  # here, not at the top: --help and bad arguments answer before torch and torchrl load
+    from tensordict.nn import NormalParamExtractor, TensorDictModule
+    from torch import nn
+    from torchrl.collectors import Collector
+    from torchrl.data import LazyTensorStorage, ReplayBuffer, SamplerWithoutReplacement
+    from torchrl.modules import MultiAgentMLP, ProbabilisticActor, TanhNormal
+    from torchrl.objectives import ClipPPOLoss, ValueEstimators
+
+    from mbi_envs.torchrl_env import MechanismTorchRLEnv
+
     torch.manual_seed(seed)
     env = MechanismTorchRLEnv(env_id, num_envs=num_envs, dtype=torch.float32,
                               **(env_kwargs or {"n_agents": 10, "mode": "one_shot"}))
@@ -89,14 +90,19 @@ def train(env_id: str = "symmetric_parallel_v0", env_kwargs: dict | None = None,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--num-envs", type=int, default=32)
+    parser = script_parser(__doc__)
+    parser.add_argument("--iterations", type=positive_int, default=20, help="collect-and-update iterations (default 20)")
+    parser.add_argument("--num-envs", type=positive_int, default=32, help="batched env copies (default 32)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--ippo", action="store_true", help="decentralised critic (IPPO) instead of MAPPO")
     args = parser.parse_args()
+    import torch
+
     torch.set_num_threads(1)
-    for i, row in enumerate(train(num_envs=args.num_envs, iterations=args.iterations,
-                                  frames_per_iteration=args.num_envs * 8, centralised_critic=not args.ippo)):
+    frames = args.num_envs * 8  # 8 steps per copy and iteration; a minibatch never larger than the batch
+    for i, row in enumerate(train(num_envs=args.num_envs, iterations=args.iterations, seed=args.seed,
+                                  frames_per_iteration=frames, minibatch=min(64, frames),
+                                  centralised_critic=not args.ippo)):
         print(f"iteration {i:3d}: mean reward {row['mean_reward']:.4f}, mean global loss {row['mean_global_loss']:.4f}")
 
 

@@ -16,27 +16,14 @@ Prints the tutorial's logged quantity, the mean episode reward of finished episo
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import torch
-from tensordict.nn import TensorDictModule, set_composite_lp_aggregate
-from tensordict.nn.distributions import NormalParamExtractor
-from torchrl.collectors import Collector
-from torchrl.data.replay_buffers import ReplayBuffer
-from torchrl.data.replay_buffers.samplers import SamplerWithoutReplacement
-from torchrl.data.replay_buffers.storages import LazyTensorStorage
-from torchrl.envs import RewardSum, TransformedEnv
-from torchrl.envs.utils import check_env_specs
-from torchrl.modules import MultiAgentMLP, ProbabilisticActor, TanhNormal
-from torchrl.objectives import ClipPPOLoss, ValueEstimators
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from mbi_envs.torchrl_env import MechanismTorchRLEnv  # noqa: E402
+from experiments.cli import positive_int, script_parser  # noqa: E402
 
 # the two envs the issue names; the tutorial's n_agents=3 becomes each scenario's size argument
 TUTORIAL_ENVS: dict[str, dict[str, Any]] = {
@@ -51,6 +38,21 @@ def run_tutorial(env_id: str = "symmetric_parallel_v0", scenario_kwargs: dict[st
                  seed: int = 0) -> list[float]:
     """The tutorial's script from ``torch.manual_seed(0)`` to the end of its training loop; returns
     ``episode_reward_mean_list`` (one value per iteration, as the tutorial logs it)."""
+    # the tutorial's imports (here, not at the top of the file, so --help answers before torch loads)
+    import torch
+    from tensordict.nn import TensorDictModule, set_composite_lp_aggregate
+    from tensordict.nn.distributions import NormalParamExtractor
+    from torchrl.collectors import Collector
+    from torchrl.data.replay_buffers import ReplayBuffer
+    from torchrl.data.replay_buffers.samplers import SamplerWithoutReplacement
+    from torchrl.data.replay_buffers.storages import LazyTensorStorage
+    from torchrl.envs import RewardSum, TransformedEnv
+    from torchrl.envs.utils import check_env_specs
+    from torchrl.modules import MultiAgentMLP, ProbabilisticActor, TanhNormal
+    from torchrl.objectives import ClipPPOLoss, ValueEstimators
+
+    from mbi_envs.torchrl_env import MechanismTorchRLEnv
+
     torch.manual_seed(seed)
     device = torch.device("cpu")
     vmas_device = device  # the tutorial's name for the simulator's device
@@ -142,13 +144,16 @@ def run_tutorial(env_id: str = "symmetric_parallel_v0", scenario_kwargs: dict[st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script_parser(__doc__)
     parser.add_argument("--env", choices=sorted(TUTORIAL_ENVS), action="append",
                         help="env id (repeatable; default: both)")
-    parser.add_argument("--n-iters", type=int, default=5)
-    parser.add_argument("--frames-per-batch", type=int, default=6_000)
-    parser.add_argument("--num-epochs", type=int, default=30)
+    parser.add_argument("--n-iters", type=positive_int, default=5)
+    parser.add_argument("--frames-per-batch", type=positive_int, default=6_000,
+                        help="frames per iteration (default 6,000; at least the minibatch of 400)")
+    parser.add_argument("--num-epochs", type=positive_int, default=30)
     args = parser.parse_args()
+    if args.frames_per_batch < 400:  # the tutorial's minibatch_size: fewer frames would train on nothing
+        parser.error(f"argument --frames-per-batch: must be >= 400 (the minibatch size), got {args.frames_per_batch}")
     for env_id in args.env or list(TUTORIAL_ENVS):
         start = time.perf_counter()
         rewards = run_tutorial(env_id, n_iters=args.n_iters, frames_per_batch=args.frames_per_batch,

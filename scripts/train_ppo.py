@@ -20,23 +20,29 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import MISSING, asdict, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mbi_envs
-from baselines.ppo import PPOConfig, train_from_config
-from baselines.ppo_experiment import ITERATIVE_DEFAULTS, ONE_SHOT_DEFAULTS
-from experiments.jobs import Job, cli_session, read_records, run_jobs
-from mbi_envs.cli import (check_env_kwargs, json_object, output_dir, positive_int, registered_env_id)
+from experiments.cli import (check_env_kwargs, json_object, nonnegative_int, output_dir, positive_int,
+                             registered_env_id, script_parser)
 
-CONFIG_FIELDS = {f.name: f for f in fields(PPOConfig)}
+if TYPE_CHECKING:  # imported for real after parsing (it pulls in SB3)
+    from baselines.ppo import PPOConfig
+
+
+def config_fields() -> dict[str, Any]:
+    """PPOConfig's fields by name (imports SB3's side of the project: called only after parsing starts)."""
+    from baselines.ppo import PPOConfig
+
+    return {f.name: f for f in fields(PPOConfig)}
 
 
 def config_override(text: str) -> tuple[str, Any]:
     """``FIELD=VALUE`` for a PPOConfig field, the value converted to the field's type."""
+    known = config_fields()
     name, sep, raw = text.partition("=")
-    if not sep or name not in CONFIG_FIELDS:
-        raise argparse.ArgumentTypeError(f"{text!r} is not FIELD=VALUE with FIELD one of {sorted(CONFIG_FIELDS)}")
-    field = CONFIG_FIELDS[name]
+    if not sep or name not in known:
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIELD=VALUE with FIELD one of {sorted(known)}")
+    field = known[name]
     default = field.default if field.default is not MISSING else field.default_factory()
     try:
         if isinstance(default, bool):
@@ -56,11 +62,11 @@ def config_override(text: str) -> tuple[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, PPOConfig]:
     """Parse and check every option; errors name the option and the value."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__)
     parser.add_argument("--env", required=True, type=registered_env_id, help="a registered id, see mbi_envs.env_ids()")
     parser.add_argument("--total-timesteps", type=positive_int, default=20_000,
                         help="agent-steps (default 20,000: under a minute on one core)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="PPO's seed (default 0)")
     parser.add_argument("--out", required=True, type=output_dir, help="output folder")
     parser.add_argument("--env-kwargs", type=json_object, default={}, help="JSON object of environment arguments")
     parser.add_argument("--eval-every", type=positive_int, default=None, help="agent-steps between evaluations")
@@ -73,12 +79,16 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, PPOCo
                         help="joint steps per evaluation episode of an iterative env (default: "
                              "the joint steps each env copy takes in training, at most the env's horizon)")
     parser.add_argument("--set", nargs="*", default=[], type=config_override, metavar="FIELD=VALUE",
-                        help=f"override PPOConfig fields: {sorted(CONFIG_FIELDS)}")
+                        help="override fields of baselines.ppo.PPOConfig, e.g. learning_rate=1e-3 net_arch=64,64 "
+                             "(a wrong FIELD lists them all)")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", default=True,
                        help="if OUT holds this finished run, do not train again (the default)")
     again.add_argument("--fresh", action="store_true", help="train again, replacing OUT's run")
     args = parser.parse_args(argv)
+    import mbi_envs
+    from baselines.ppo_experiment import ITERATIVE_DEFAULTS, ONE_SHOT_DEFAULTS
+
     check_env_kwargs(parser, "--env-kwargs", args.env, args.env_kwargs)
     one_shot = args.env_kwargs.get("mode") == "one_shot"
     base = ONE_SHOT_DEFAULTS if one_shot else ITERATIVE_DEFAULTS
@@ -102,12 +112,15 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, PPOCo
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="train_ppo.py")  # for errors found after parsing
     args, config = parse_args(argv)
+    from baselines.ppo import train_from_config
+    from experiments.cli import session
+    from experiments.jobs import Job, read_records, run_jobs
+
     job = Job(train_from_config, {"env_id": args.env, "env_kwargs": args.env_kwargs, "config": asdict(config),
                                   "out": str(args.out.resolve()), "save_best": args.save_best},
               label=f"PPO {args.env} seed {args.seed}")
-    with cli_session(args.out, lambda msg: parser.error(f"argument --out: {msg}"),
-                     resume_hint="rerun the same command (training starts from the beginning)",
-                     status=lambda: "training was not finished (no model kept)"):
+    with session(parser, args.out, resume_hint="rerun the same command (training starts from the beginning)",
+                 status=lambda: "training was not finished (no model kept)"):
         other = [d for k, d in read_records(args.out).items() if k != job.key]
         if other and not args.fresh:
             parser.error(f"argument --out: {args.out} holds a training run of another configuration "

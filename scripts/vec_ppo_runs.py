@@ -18,45 +18,51 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from baselines.ppo import train_ppo  # noqa: E402
-from baselines.ppo_experiment import ITERATIVE_DEFAULTS, ONE_SHOT_DEFAULTS  # noqa: E402
-from mbi_envs.evaluation import json_safe  # noqa: E402
+from experiments.cli import check_seeds, nonnegative_int, output_path, positive_int, script_parser  # noqa: E402
 
-#: (label, env id, env kwargs, base config, copies); C.2 as in experiments/benchmark.py (Y=10, λ=0.1)
+#: label -> (env id, env kwargs, base config: baselines.ppo_experiment's ONE_SHOT_ or ITERATIVE_DEFAULTS,
+#: copies); C.2 as in experiments/benchmark (Y=10, λ=0.1)
 RUNS = {
     "C.2-N1000": ("symmetric_parallel_v0", {"n_agents": 1000, "Y": 10.0, "lam": 0.1, "mode": "one_shot",
-                                            "reward_mode": "team"}, ONE_SHOT_DEFAULTS, 1),
+                                            "reward_mode": "team"}, "ONE_SHOT_DEFAULTS", 1),
     "C.2-N1000-difference": ("symmetric_parallel_v0", {"n_agents": 1000, "Y": 10.0, "lam": 0.1, "mode": "one_shot",
-                                                       "reward_mode": "difference"}, ONE_SHOT_DEFAULTS, 1),
+                                                       "reward_mode": "difference"}, "ONE_SHOT_DEFAULTS", 1),
     "C.15": ("dynamic_target_v0", {"switch_step": 25, "max_steps": 50, "mode": "iterative",
-                                   "reward_mode": "team"}, ITERATIVE_DEFAULTS, 16),
+                                   "reward_mode": "team"}, "ITERATIVE_DEFAULTS", 16),
 }
 
 
 def summarize(values: list[float]) -> str:
+    """``mean ± sd`` (one value: itself; none: n/a)."""
     if len(values) < 2:
         return f"{values[0]:.4g}" if values else "n/a"
     return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--timesteps", type=int, default=192_000, help="agent-steps per run")
+    parser = script_parser(__doc__)
+    parser.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--timesteps", type=positive_int, default=192_000, help="agent-steps per run")
     parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
-    parser.add_argument("--out", required=True, help="write OUT.json and OUT.md")
+    parser.add_argument("--out", required=True, type=output_path, help="write OUT.json and OUT.md")
     args = parser.parse_args()
+    check_seeds(parser, "--seeds", args.seeds)
+    if args.timesteps < 4:
+        parser.error(f"argument --timesteps: must be >= 4 (evaluated every timesteps // 4), got {args.timesteps}")
+    import torch
+
+    import baselines.ppo_experiment as defaults
+    from baselines.ppo import train_ppo
+
     torch.set_num_threads(1)
     load_start = [round(v, 2) for v in os.getloadavg()]
     records = []
     for label in args.runs:
         env_id, env_kwargs, base, copies = RUNS[label]
         for seed in args.seeds:
-            config = replace(base, total_timesteps=args.timesteps, seed=seed, n_envs=copies, vectorized=True,
+            config = replace(getattr(defaults, base), total_timesteps=args.timesteps, seed=seed, n_envs=copies, vectorized=True,
                              eval_every=args.timesteps // 4, eval_seeds=(1000, 1001), tensorboard=False)
             result = train_ppo(env_id, env_kwargs, config)
             rec = {"run": label, "env_id": env_id, "env_kwargs": env_kwargs, "seed": seed, "copies": copies,
@@ -70,6 +76,8 @@ def main() -> None:
 
 def write(out: Path, args: argparse.Namespace, records: list[dict], load_start: list[float]) -> None:
     """OUT.json (every finished run) and OUT.md (mean ± sd per run label)."""
+    from mbi_envs.evaluation import json_safe
+
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"load_average_start": load_start, "load_average_end": [round(v, 2) for v in os.getloadavg()],
             "torch_threads": 1, "cpu_count": os.cpu_count()}

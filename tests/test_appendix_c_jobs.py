@@ -66,8 +66,10 @@ def test_real_problems_refuses_a_file_as_out_before_any_work(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         module.main(["--quick", "--out", str(bad)])
     assert exc.value.code == 2
-    assert f"argument --out: folder '{bad}' is a file, not a folder" in capsys.readouterr().err
-    assert [j.label for j in module.real_problem_jobs("quick")] == ["dispatch", "supply_chain", "hit_rate"]
+    assert f"argument --out: '{bad}' is a file; expected a folder" in capsys.readouterr().err
+    from experiments.real_problems import real_problem_jobs
+
+    assert [j.label for j in real_problem_jobs("quick")] == ["dispatch", "supply_chain", "hit_rate"]
 
 
 def test_scale_jobs_are_one_per_n_and_keyed_by_that_n_alone():

@@ -314,3 +314,19 @@ def test_auto_picks_the_fused_engine_where_it_applies():
     expected = "analytic" if nc.gradient_fn is not None else "autograd"
     assert run_planner(nc, GradientAgents(0.01), torch.zeros(2), max_iters=5).engine == expected
     assert run_planner(problem, GradientAgents(eta), x0, max_iters=5, method="autograd").engine == "autograd"
+
+
+@pytest.mark.slow
+def test_numba_kernels_compile_without_warnings():
+    """A fresh process compiling the scalar and per-agent kernels emits no warning (numba's SSA
+    pass warned on conditionals inside the broadcast helpers)."""
+    import subprocess
+    import sys
+    code = ("import warnings, torch, mechanism as m\n"
+            "warnings.simplefilter('error')\n"
+            "for lam in (0.1, [0.1, 0.2, 0.3]):\n"
+            "    r = m.run_planner(m.aggregative_problem(3, lam=lam), m.GradientAgents(0.1), torch.ones(3),"
+            " max_iters=3000, method='fused')\n"
+            "    assert r.status == 'converged', r.status\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]

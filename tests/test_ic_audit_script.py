@@ -35,10 +35,11 @@ def test_ic_audit_rejects_negative_ppo_steps(tmp_path):
         ic_audit.parse_args(["--out", str(tmp_path), "--ppo-steps", "-1"])
 
 
-def test_ic_audit_refuses_a_file_as_out_before_any_work(tmp_path):
+def test_ic_audit_refuses_a_file_as_out_before_any_work(tmp_path, capsys):
     import ic_audit
 
     target = tmp_path / "a_file"
     target.write_text("x")
-    with pytest.raises(SystemExit, match="--out"):
+    with pytest.raises(SystemExit) as exc:
         ic_audit.main(["--quick", "--out", str(target)])
+    assert exc.value.code == 2 and f"argument --out: '{target}' is a file; expected a folder" in capsys.readouterr().err

@@ -142,3 +142,25 @@ def test_history_stride_and_budget():
     assert list(r.history.iterations) == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
     assert r.history.actions.shape == (11, 1, 10, 1)
     assert r.evaluations == 96
+
+
+def test_x0_of_another_float_dtype_warns_and_max_iters_zero_evaluates_the_start():
+    """Deprecation path for an x0 that the problem's dtype rounds (float64 start, float32 problem:
+    both dtypes named); a float32 start on a float64 problem is exact and silent; max_iters=0 is the start."""
+    import warnings
+
+    import numpy as np
+    p32 = aggregative_problem(3, dtype=torch.float32)
+    with pytest.warns(FutureWarning, match=r"x0 has dtype torch.float64 but problem 'aggregative' is torch.float32"):
+        run_planner(p32, GradientAgents(0.1), torch.ones(3, dtype=torch.float64), max_iters=1)
+    with pytest.warns(FutureWarning, match="float64"):
+        run_planner(p32, GradientAgents(0.1), np.ones(3), max_iters=1)
+    p = aggregative_problem(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_planner(p, GradientAgents(0.1), [1.0, 1.0, 1.0], max_iters=1)          # lists: no dtype to check
+        run_planner(p, GradientAgents(0.1), torch.tensor([1.0, 1.0, 1.0]), max_iters=1)  # float32: exact
+        run_planner(p32, GradientAgents(0.1), np.ones(3, dtype=np.float32), max_iters=1)
+    r = run_planner(p, GradientAgents(0.1), torch.ones(3, dtype=torch.float64), max_iters=0)
+    assert (r.iterations, r.status) == (0, "budget_exhausted")
+    assert float(r.loss[0]) == pytest.approx(float(p.loss(torch.ones(1, 3, 1, dtype=torch.float64))[0]))

@@ -15,12 +15,15 @@ def _load(name):
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["--out", "x", "--budget", "0"], "argument --budget: must be > 0, got '0'"),
+    (["--out", "x", "--budget", "0"], "argument --budget: must be a number > 0, got '0'"),
     (["--out", "x", "--budget", "abc"], "argument --budget: must be a number, got 'abc'"),
-    (["--out", "x", "--scenarios", "C.99"], "argument --scenarios: unknown key(s) ['C.99']"),
+    (["--out", "x", "--scenarios", "C.99"], "argument --scenarios: invalid choice: 'C.99' (choose from C.1,"),
     (["--out", "x", "--from-json", "no/such.json"], "argument --from-json: no such file: 'no/such.json'"),
     (["--out", "x", "--mode", "huge"], "argument --mode: invalid choice: 'huge'"),
-    (["--out", "x", "--seeds", "-1"], "argument --seeds: seeds must be non-negative, got [-1]"),
+    (["--out", "x", "--seeds", "-1"], "argument --seeds: must be an integer >= 0, got '-1'"),
+    (["--out", "x", "--seeds", "0", "0"], "argument --seeds: a seed is repeated in [0, 0]"),
+    (["--out", "x", "--workers", "0"], "argument --workers: must be an integer >= 1, got '0'"),
+    (["--out", "pyproject.toml"], "argument --out: 'pyproject.toml' is a file; expected a folder"),
 ])
 def test_benchmark_cli_errors(argv, expected, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -57,8 +60,8 @@ def test_benchmark_defaults_to_quick_mode():
 
 @pytest.mark.parametrize("argv, expected", [
     (["--only", "C.99"], "argument --only: unknown experiment id(s) ['C.99']"),
-    (["--seed", "-3"], "argument --seed: must be a non-negative integer, got '-3'"),
-    (["--seed", "x"], "argument --seed: must be a non-negative integer, got 'x'"),
+    (["--seed", "-3"], "argument --seed: must be an integer >= 0, got '-3'"),
+    (["--seed", "x"], "argument --seed: must be an integer, got 'x'"),
 ])
 def test_reproduce_cli_errors(argv, expected, capsys):
     with pytest.raises(SystemExit):

@@ -40,7 +40,7 @@ OUT = ["--out", "runs/never_written"]
      "argument --set: 'learning_rate=abc': learning_rate takes a float, got 'abc'"),
     (["--env", "symmetric_parallel_v0", *OUT, "--set", "nope=1"], "argument --set: 'nope=1' is not FIELD=VALUE"),
     (["--env", "symmetric_parallel_v0", *OUT, "--set", "n_steps=0"], "PPOConfig.n_steps must be a positive integer, got 0"),
-    (["--env", "symmetric_parallel_v0", *OUT, "--total-timesteps", "-5"], "argument --total-timesteps: must be >= 1, got '-5'"),
+    (["--env", "symmetric_parallel_v0", *OUT, "--total-timesteps", "-5"], "argument --total-timesteps: must be an integer >= 1, got '-5'"),
     (["--env", "symmetric_parallel_v0", "--out", "pyproject.toml"], "argument --out: 'pyproject.toml' is a file"),
 ])
 def test_train_ppo_argument_errors(capsys, monkeypatch, argv, expected):
@@ -54,12 +54,12 @@ def test_train_ppo_set_converts_to_field_types():
 
 
 @pytest.mark.parametrize("name, argv, expected", [
-    ("bench_env_throughput", ["--sizes", "0"], "argument --sizes: must be >= 1, got '0'"),
+    ("bench_env_throughput", ["--sizes", "0"], "argument --sizes: must be an integer >= 1, got '0'"),
     ("bench_env_throughput", ["--seconds", "nan"], "argument --seconds: must be finite, got 'nan'"),
     ("bench_env_throughput", ["--out", "pyproject.toml/x.json"], "argument --out: cannot write"),
     ("measure_ppo_symmetric", ["--timesteps", "many"], "argument --timesteps: must be an integer, got 'many'"),
     ("measure_ppo_symmetric", ["--reward-modes", "selfish"], "argument --reward-modes: invalid choice: 'selfish'"),
-    ("ppo_sweep", ["--timesteps", "0"], "argument --timesteps: must be a positive int, got '0'"),
+    ("ppo_sweep", ["--timesteps", "0"], "argument --timesteps: must be an integer >= 1, got '0'"),
     ("ppo_sweep", ["--out", "pyproject.toml/sweep.json"], "'pyproject.toml' is a file"),
     ("demo_assembly_line", ["--bogus"], "unrecognized arguments: --bogus"),
 ])

@@ -14,7 +14,8 @@
 (the paper's 50 random starts).
 
 **Arguments.** ``Y=2.0, lam=0.5, random_start=False, x0=(1, −1)``; default horizon 200 steps
-(the paper's iteration count).
+(the paper's iteration count). ``Y`` finite, ``λ > 0``, ``random_start`` a bool, ``x0`` finite
+with 2 entries; anything else raises ``ValueError`` naming the parameter.
 
 **Version history.** v0: initial version.
 """
@@ -24,8 +25,9 @@ from typing import Any
 
 from mechanism import assembly_line_problem
 
-from ..scenario import (Scenario, fixed_start, pettingzoo_constructors, quadratic_incentive_bound,
-                        symmetric_box, uniform_start)
+from ..scenario import Scenario, fixed_start, quadratic_incentive_bound, symmetric_box, uniform_start
+from ..registry import pettingzoo_constructors
+from ._params import require_bool
 
 ENV_ID = "assembly_line_v0"
 GYM_ID = "mbi_envs/AssemblyLine-v0"
@@ -35,6 +37,7 @@ PAPER = "C.1"
 def build(*, Y: float = 2.0, lam: float = 0.5, random_start: bool = False,
           x0: Any = (1.0, -1.0)) -> Scenario:
     """The C.1 preset with the given parameters (see the module docstring)."""
+    random_start = require_bool("random_start", random_start)
     problem = assembly_line_problem(Y, lam)
     start = uniform_start(-5.0, 5.0, (2, 1)) if random_start else fixed_start(x0, (2, 1))
     low, high = symmetric_box(Y, *([] if random_start else start(None).reshape(-1)))

@@ -16,7 +16,9 @@ or (T, 0) for the defaults). The reference is :func:`mechanism.global_minimum` o
 **Starting state.** The paper's ``(5, 5)``; with ``random_start=True`` ``U[low, high]`` i.i.d.
 
 **Arguments.** ``T=10.0, lam=0.5, low=0.0, high=10.0, random_start=False, x0=(5, 5)``;
-default horizon 1000 steps (the paper stops when a step is below 1e-6).
+default horizon 1000 steps (the paper stops when a step is below 1e-6). ``T`` finite, ``λ > 0``,
+``low < high`` finite, ``random_start`` a bool, ``x0`` inside ``[low, high]²``; anything else
+raises ``ValueError`` naming the parameter.
 
 **Version history.** v0: initial version.
 """
@@ -26,8 +28,9 @@ from typing import Any
 
 from mechanism import coupled_resource_problem
 
-from ..scenario import (Scenario, fixed_start, global_reference, pettingzoo_constructors,
-                        quadratic_incentive_bound, uniform_start)
+from ..scenario import Scenario, global_reference, quadratic_incentive_bound, uniform_start
+from ..registry import pettingzoo_constructors
+from ._params import require_bool, require_real, start_in_box
 
 ENV_ID = "coupled_resource_v0"
 GYM_ID = "mbi_envs/CoupledResource-v0"
@@ -37,8 +40,10 @@ PAPER = "C.5"
 def build(*, T: float = 10.0, lam: float = 0.5, low: float = 0.0, high: float = 10.0,
           random_start: bool = False, x0: Any = (5.0, 5.0)) -> Scenario:
     """The C.5 preset with the given parameters (see the module docstring)."""
+    low, high = require_real("low", low), require_real("high", high)
+    random_start = require_bool("random_start", random_start)
     problem = coupled_resource_problem(T, lam, low, high)
-    start = uniform_start(low, high, (2, 1)) if random_start else fixed_start(x0, (2, 1))
+    start = uniform_start(low, high, (2, 1)) if random_start else start_in_box("x0", x0, (2, 1), low, high)
     reference = global_reference((float(low), float(high)), key=(ENV_ID, float(T), float(lam)))
     return Scenario(ENV_ID, PAPER, problem, low, high, start, max_steps=1000, reference=reference,
                     incentive_bound=quadratic_incentive_bound)

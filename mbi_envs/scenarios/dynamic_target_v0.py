@@ -17,7 +17,10 @@ of the loss at the switch shows up as a negative reward in that step.
 **Starting state.** ``x0 = 0.1`` (C.13), or ``U[start_low, start_high]`` with ``x0=None``.
 
 **Arguments.** ``Y=7.461, Y_after=10.0, switch_step=5000, lam=C.4's, x0=0.1, start_low=0.0,
-start_high=2.0``; default horizon 10,000 steps (the paper's).
+start_high=2.0``; default horizon 10,000 steps (the paper's). ``Y`` and ``Y_after`` ``>= 0``
+(a negative target under ``x ≥ 0`` has no closed-form reference), ``switch_step`` an integer
+``>= 1`` (a ``switch_step`` beyond the env's ``max_steps`` means the switch never happens),
+the rest as :mod:`~mbi_envs.scenarios.heterogeneous_parallel_v0`'s.
 
 **Version history.** v0: initial version.
 """
@@ -27,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from mechanism.errors import require_finite_number, require_int_at_least
-
 from . import heterogeneous_parallel_v0 as het
-from ..scenario import Scenario, SwitchAt, pettingzoo_constructors
+from ..scenario import Scenario, SwitchAt
+from ..registry import pettingzoo_constructors
+from ._params import nonnegative_target, require_int
 
 ENV_ID = "dynamic_target_v0"
 GYM_ID = "mbi_envs/DynamicTarget-v0"
@@ -40,8 +43,8 @@ PAPER = "C.15"
 def build(*, Y: float = het.C4_Y, Y_after: float = 10.0, switch_step: int = 5000, lam: Any = het.C4_LAM,
           x0: Any = 0.1, start_low: float = 0.0, start_high: float = 2.0) -> Scenario:
     """The C.15 preset with the given parameters (see the module docstring)."""
-    switch_step = require_int_at_least("switch_step", switch_step, 1)
-    Y_after = require_finite_number("Y_after", Y_after)
+    switch_step = require_int("switch_step", switch_step, 1)
+    Y_after = nonnegative_target("Y_after", Y_after)
     base = het.build(lam=lam, Y=Y, x0=x0, start_low=start_low, start_high=start_high,
                      _name=ENV_ID, _paper=PAPER)
     after = base.problem.with_data(Y=Y_after)

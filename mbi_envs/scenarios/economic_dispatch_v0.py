@@ -33,6 +33,9 @@ midpoint of each unit's range.
 
 **Arguments.** ``case="wood_wollenberg_3a", demand=None (the case's), rho=None`` (``4/Σ 1/(2c_i)``),
 ``multiplier=0.0, multiplier_every=50, random_start=True, normalized=False``; default horizon 3000 steps.
+``case`` one of the table's, ``demand`` in ``[Σ Pmin, Σ Pmax]``, ``rho > 0``, ``multiplier`` finite,
+``multiplier_every`` an integer ``>= 1``, ``random_start`` and ``normalized`` bools; anything else
+raises ``ValueError`` naming the parameter.
 
 **Version history.** v0: initial version.
 """
@@ -44,9 +47,10 @@ import numpy as np
 
 from mechanism import Problem
 from mechanism.problems.dispatch import dispatch_problem, generation_cost, megawatts, price
-from mechanism.errors import require_int_at_least
 
-from ..scenario import Scenario, pettingzoo_constructors
+from ..scenario import Scenario
+from ..registry import pettingzoo_constructors
+from ._params import require_bool, require_int
 
 ENV_ID = "economic_dispatch_v0"
 GYM_ID = "mbi_envs/EconomicDispatch-v0"
@@ -84,7 +88,8 @@ def build(*, case: str = "wood_wollenberg_3a", demand: float | None = None, rho:
           multiplier: float = 0.0, multiplier_every: int = 50, random_start: bool = True,
           normalized: bool = False) -> Scenario:
     """The dispatch scenario with the given parameters (see the module docstring)."""
-    every = require_int_at_least("multiplier_every", multiplier_every, 1)
+    every = require_int("multiplier_every", multiplier_every, 1)
+    random_start, normalized = require_bool("random_start", random_start), require_bool("normalized", normalized)
     problem = dispatch_problem(case, demand=demand, rho=rho, multiplier=multiplier, normalized=normalized)
     low, high = problem.lower.numpy(), problem.upper.numpy()
     start = (functools.partial(uniform_in_box, low, high) if random_start

@@ -18,7 +18,9 @@ paid in the step (team: summed over agents). Infos carry ``"effort_cost"`` (cumu
 
 **Starting state.** The paper's ``(1, 1)``.
 
-**Arguments.** ``Y=2.0, lam=0.1, kappa=5e-5, x0=(1, 1)``; default horizon 5000 steps.
+**Arguments.** ``Y=2.0, lam=0.1, kappa=5e-5, x0=(1, 1)``; default horizon 5000 steps. ``Y``
+finite, ``λ > 0``, ``κ`` one finite number ``>= 0``, ``x0`` finite with 2 entries; anything else
+raises ``ValueError`` naming the parameter.
 
 **Version history.** v0: initial version.
 """
@@ -29,11 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from mechanism import aggregative_problem
-from mechanism.errors import require_nonnegative
-
-from ..scenario import (Scenario, aggregative_incentive_bound, fixed_start,
-                        pettingzoo_constructors, symmetric_box)
+from mechanism import InvalidParameterError, aggregative_problem
+from ..scenario import Scenario, aggregative_incentive_bound, fixed_start, symmetric_box
+from ..registry import pettingzoo_constructors
+from ._params import require_real
 
 ENV_ID = "effort_cost_v0"
 GYM_ID = "mbi_envs/EffortCost-v0"
@@ -52,8 +53,10 @@ class GrowingEffort:
 
 def build(*, Y: float = 2.0, lam: float = 0.1, kappa: float = 5e-5, x0: Any = (1.0, 1.0)) -> Scenario:
     """The C.12 preset with the given parameters (see the module docstring)."""
-    require_nonnegative("kappa", kappa)
-    k = np.array([float(kappa), 0.0])
+    kappa = require_real("kappa", kappa)
+    if kappa < 0:
+        raise InvalidParameterError(f"kappa must be >= 0 (an effort cost, not a subsidy), got {kappa!r}")
+    k = np.array([kappa, 0.0])
     problem = aggregative_problem(2, Y, lam, lower=float("-inf"), name=ENV_ID)
     low, high = symmetric_box(Y)
 

@@ -16,6 +16,9 @@ one-shot ``[λ_i, agent_index/(N−1)]``.
 **Arguments.** ``lam=(0.1, 0.5, 1, 5, 10)`` (C.3; its length is N), ``Y=10.0``, ``n_agents=None``
 (if given without ``lam``: ``λ = logspace(−1, 1, n_agents)``; with ``lam`` it must match its
 length), ``true_lam=None``, ``start_low=0.0, start_high=2.0, x0=None``; default horizon 100,000.
+``n_agents`` is an integer ``>= 1`` (not ``2.0``), ``Y >= 0`` (a negative target under ``x ≥ 0``
+has no closed-form reference), every ``λ_i > 0``, ``0 <= start_low <= start_high``, ``x0``
+inside the action box; anything else raises ``ValueError`` naming the parameter.
 
 **Version history.** v0: initial version.
 """
@@ -26,10 +29,9 @@ from typing import Any
 import numpy as np
 
 from mechanism import InvalidParameterError, aggregative_problem
-from mechanism.errors import require_int_at_least
-
-from ..scenario import (Scenario, aggregative_incentive_bound, fixed_start,
-                        pettingzoo_constructors, uniform_start)
+from ..scenario import Scenario, aggregative_incentive_bound, uniform_start
+from ..registry import pettingzoo_constructors
+from ._params import nonnegative_target, require_int, start_in_box, start_range
 
 ENV_ID = "heterogeneous_parallel_v0"
 GYM_ID = "mbi_envs/HeterogeneousParallel-v0"
@@ -42,10 +44,10 @@ C4_Y = 7.461
 def resolve_lam(lam: Any, n_agents: Any) -> np.ndarray:
     """λ as a vector: ``lam`` if given (checked against ``n_agents``), else a log-spaced spread."""
     if lam is None:
-        n = 5 if n_agents is None else require_int_at_least("n_agents", n_agents, 1)
+        n = 5 if n_agents is None else require_int("n_agents", n_agents, 1)
         return np.asarray(C3_LAM) if n_agents is None else np.logspace(-1, 1, n)
     vec = np.atleast_1d(np.asarray(lam, dtype=np.float64))
-    if n_agents is not None and require_int_at_least("n_agents", n_agents, 1) != vec.size:
+    if n_agents is not None and require_int("n_agents", n_agents, 1) != vec.size:
         raise InvalidParameterError(f"n_agents={n_agents!r} does not match len(lam)={vec.size}")
     return vec
 
@@ -55,11 +57,13 @@ def build(*, lam: Any = None, Y: float = 10.0, n_agents: int | None = None, true
           _name: str = ENV_ID, _paper: str = PAPER) -> Scenario:
     """The C.3 preset with the given parameters (see the module docstring)."""
     lam_vec = resolve_lam(lam, n_agents)
+    Y = nonnegative_target("Y", Y)
+    start_low, start_high = start_range(start_low, start_high, 0.0)
     problem = aggregative_problem(lam_vec.size, Y, lam_vec, true_lam=true_lam, name=_name)
-    shape = (problem.n_agents, 1)
-    start = uniform_start(start_low, start_high, shape) if x0 is None else fixed_start(x0, shape)
-    return Scenario(_name, _paper, problem, 0.0, max(2.0, 2.0 * abs(float(Y)), float(start_high)),
-                    start, max_steps=100_000, incentive_bound=aggregative_incentive_bound)
+    shape, high = (problem.n_agents, 1), max(2.0, 2.0 * Y, start_high)
+    start = uniform_start(start_low, start_high, shape) if x0 is None else start_in_box("x0", x0, shape, 0.0, high)
+    return Scenario(_name, _paper, problem, 0.0, high, start, max_steps=100_000,
+                    incentive_bound=aggregative_incentive_bound)
 
 
 parallel_env, env, raw_env = pettingzoo_constructors(ENV_ID)

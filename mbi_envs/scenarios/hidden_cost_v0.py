@@ -18,6 +18,7 @@ t/T]``; one-shot ``[λ_i, agent_index]``.
 
 **Arguments.** ``lam`` (belief) ``=(0.1, 0.5, 0.2, 0.4, 0.6)``, ``true_lam=(0.3, 0.5, 0.2, 0.4,
 0.6)``, ``Y=7.461``, ``x0=1.0``, ``start_low=0.0, start_high=2.0``; default horizon 100,000.
+Checked as :mod:`~mbi_envs.scenarios.heterogeneous_parallel_v0`'s (``Y >= 0``, ``λ > 0``, ``x0`` in the box).
 
 **Version history.** v0: initial version.
 """
@@ -26,7 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import heterogeneous_parallel_v0 as het
-from ..scenario import Scenario, pettingzoo_constructors
+from ..scenario import Scenario
+from ..registry import pettingzoo_constructors
 
 ENV_ID = "hidden_cost_v0"
 GYM_ID = "mbi_envs/HiddenCost-v0"

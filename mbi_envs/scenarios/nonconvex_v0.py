@@ -15,7 +15,8 @@
 **Starting state.** The paper's ``(0, 0)``; with ``random_start=True`` ``U[−5, 5]`` i.i.d.
 
 **Arguments.** ``Y=5.0, a=0.1, b=0.5, omega=4π, random_start=False, x0=(0, 0)``; default horizon
-5000 steps (the paper's iteration count).
+5000 steps (the paper's iteration count). ``Y``, ``b``, ``ω`` finite, ``a > 0``, ``random_start`` a
+bool, ``x0`` finite with 2 entries; anything else raises ``ValueError`` naming the parameter.
 
 **Version history.** v0: initial version.
 """
@@ -29,8 +30,9 @@ import numpy as np
 
 from mechanism import Problem, nonconvex_problem
 
-from ..scenario import (Scenario, fixed_start, global_reference, pettingzoo_constructors,
-                        symmetric_box, uniform_start)
+from ..scenario import Scenario, fixed_start, global_reference, symmetric_box, uniform_start
+from ..registry import pettingzoo_constructors
+from ._params import require_bool
 
 ENV_ID = "nonconvex_v0"
 GYM_ID = "mbi_envs/Nonconvex-v0"
@@ -58,6 +60,7 @@ class NonconvexIncentiveBound:
 def build(*, Y: float = 5.0, a: float = 0.1, b: float = 0.5, omega: float = 4.0 * math.pi,
           random_start: bool = False, x0: Any = (0.0, 0.0)) -> Scenario:
     """The C.10 preset with the given parameters (see the module docstring)."""
+    random_start = require_bool("random_start", random_start)
     problem = nonconvex_problem(Y, a, b, omega)
     start = uniform_start(-5.0, 5.0, (2, 1)) if random_start else fixed_start(x0, (2, 1))
     low, high = symmetric_box(Y, *([] if random_start else start(None).reshape(-1)))

@@ -23,6 +23,9 @@ Cholesky factor of the exact Hessian, certified by its KKT residual), cached per
 **Starting state.** ``U[0, capacity]`` i.i.d. per lane (``random_start=True``, default) or all zeros.
 
 **Arguments.** ``width=3, depth=4, fanout=2, seed=0, random_start=True``; default horizon 3000.
+``width`` an integer ``>= 1`` or one per stage (``len == depth``), ``depth`` an integer ``>= 2``,
+``fanout`` an integer ``>= 1`` and at most the smallest downstream width, ``seed`` an integer
+``>= 0``, ``random_start`` a bool; anything else raises ``ValueError`` naming the parameter.
 
 **Version history.** v0: initial version.
 """
@@ -32,10 +35,12 @@ import functools
 
 import numpy as np
 
-from mechanism import Optimum, Problem
+from mechanism import InvalidParameterError, Optimum, Problem
 from mechanism.problems.supply_chain import solve_supply_chain, supply_chain_problem
 
-from ..scenario import Scenario, pettingzoo_constructors, quadratic_incentive_bound
+from ..scenario import Scenario, quadratic_incentive_bound
+from ..registry import pettingzoo_constructors
+from ._params import require_bool, require_int
 from .economic_dispatch_v0 import fixed_point, uniform_in_box
 
 ENV_ID = "supply_chain_v0"
@@ -55,6 +60,12 @@ def exact_reference(key: tuple, problem: Problem) -> Optimum:
 
 def build(*, width: int = 3, depth: int = 4, fanout: int = 2, seed: int = 0, random_start: bool = True) -> Scenario:
     """The supply-chain scenario with the given parameters (see the module docstring)."""
+    if isinstance(width, (str, bytes)) or not (hasattr(width, "__iter__") or isinstance(width, (int, np.integer))):
+        raise InvalidParameterError(f"width must be an integer >= 1 or one integer per stage, got {width!r}")
+    width = (require_int("width", width, 1) if not hasattr(width, "__iter__")
+             else tuple(require_int(f"width[{k}]", w, 1) for k, w in enumerate(width)))
+    depth, fanout = require_int("depth", depth, 2), require_int("fanout", fanout, 1)
+    seed, random_start = require_int("seed", seed, 0), require_bool("random_start", random_start)
     problem = supply_chain_problem(width, depth, fanout, seed=seed)
     low, high = problem.lower.numpy(), problem.upper.numpy()
     start = (functools.partial(uniform_in_box, low, high) if random_start

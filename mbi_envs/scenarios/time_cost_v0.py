@@ -20,6 +20,8 @@ the effort paid in the step (team: the sum over agents), so the team return is
 **Starting state.** The paper's ``x1 = 10``.
 
 **Arguments.** ``Y=2.0, lam=0.1, x2=2.0, time_cost=1e-3, x0=10.0``; default horizon 5000 steps.
+``Y``, ``x2``, ``x0`` finite numbers, ``λ > 0``, ``time_cost`` one finite number ``>= 0``;
+anything else raises ``ValueError`` naming the parameter.
 
 **Version history.** v0: initial version.
 """
@@ -29,11 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mechanism import aggregative_problem
-from mechanism.errors import require_nonnegative
+from mechanism import InvalidParameterError, aggregative_problem
 
-from ..scenario import (Scenario, aggregative_incentive_bound, fixed_start,
-                        pettingzoo_constructors, symmetric_box)
+from ..scenario import Scenario, aggregative_incentive_bound, fixed_start, symmetric_box
+from ..registry import pettingzoo_constructors
+from ._params import require_real
 
 ENV_ID = "time_cost_v0"
 GYM_ID = "mbi_envs/TimeCost-v0"
@@ -53,8 +55,10 @@ class TimeCost:
 def build(*, Y: float = 2.0, lam: float = 0.1, x2: float = 2.0, time_cost: float = 1e-3,
           x0: float = 10.0) -> Scenario:
     """The C.11 preset with the given parameters (see the module docstring)."""
-    require_nonnegative("time_cost", time_cost)
-    rho = float(time_cost)
+    rho = require_real("time_cost", time_cost)
+    if rho < 0:
+        raise InvalidParameterError(f"time_cost must be >= 0 (a cost per move, not a reward), got {time_cost!r}")
+    x0 = require_real("x0", x0)
     problem = aggregative_problem(1, Y, lam, offset=x2, lower=float("-inf"), name=ENV_ID)
     low, high = symmetric_box(Y, x0)
 

@@ -29,7 +29,9 @@ social cost at the allocation), ``optimal_loss`` and ``loss_gap`` (efficiency lo
 **Episode.** One step, then every agent terminates.
 
 **Arguments.** ``n_agents=5``, ``Y=7.461``, ``payment="dpm"``, ``prior_low=0.05``, ``prior_high=1.0``,
-``agv_samples=256``, ``render_mode=None`` (``"ansi"`` supported).
+``agv_samples=256``, ``render_mode=None`` (``"ansi"`` supported). ``n_agents`` an integer ``>= 2``,
+``Y > 0``, ``0 < prior_low < prior_high``, ``payment`` one of :data:`PAYMENTS`, ``agv_samples`` an
+integer ``>= 1``; anything else raises ``ValueError`` naming the parameter.
 
 **Version history.** v0: initial version.
 """
@@ -44,10 +46,12 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from mechanism import InvalidParameterError, Optimum
-from mechanism.errors import require_finite_number, require_int_at_least
+from mechanism.errors import require_finite_number
 from mechanism.design import (AGV, VCG, DPMLinearPrice, GrovesFamily, NoPayment, PaymentRule,
                                   aggregative_game, zero_h)
 from mechanism.design.priors import IndependentPrior
+
+from ..checks import check_seed, require_int
 
 ENV_ID = "type_report_v0"
 GYM_ID = None  # no centralized Gymnasium view: a reporting game has no team controller
@@ -79,7 +83,7 @@ class TypeReportEnv(ParallelEnv):
 
     def __init__(self, n_agents: int = 5, Y: float = C4_Y, payment: str = "dpm", prior_low: float = 0.05,
                  prior_high: float = 1.0, agv_samples: int = 256, render_mode: str | None = None) -> None:
-        self.n_agents = require_int_at_least("n_agents", n_agents, 2)
+        self.n_agents = require_int("n_agents", n_agents, 2)
         self.Y = require_finite_number("Y", Y)
         if self.Y <= 0:
             raise InvalidParameterError(f"Y must be > 0, got {Y!r}")
@@ -93,7 +97,7 @@ class TypeReportEnv(ParallelEnv):
         self.prior = IndependentPrior.iid(torch.distributions.Uniform(torch.tensor(lo, dtype=torch.float64),
                                                                       torch.tensor(hi, dtype=torch.float64)),
                                           self.n_agents)
-        self.rule = make_rule(payment, self.prior, require_int_at_least("agv_samples", agv_samples, 1))
+        self.rule = make_rule(payment, self.prior, require_int("agv_samples", agv_samples, 1))
         self.possible_agents = [f"agent_{i}" for i in range(self.n_agents)]
         self.agents: list[str] = []
         self._act = spaces.Box(-MAX_LOG2_RATIO, MAX_LOG2_RATIO, (1,), np.float64)
@@ -119,7 +123,9 @@ class TypeReportEnv(ParallelEnv):
         return {a: np.array([self.truth[i], pos[i]]) for i, a in enumerate(self.possible_agents)}
 
     def reset(self, seed: int | None = None, options: dict | None = None):
-        """Draw the true types from the prior (seeded) and return each agent's own type."""
+        """Draw the true types from the prior (seeded) and return each agent's own type. ``seed``
+        is ``None`` or an integer ``>= 0`` (else ``ValueError`` before any state changes)."""
+        seed = check_seed(seed)
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self.truth = self._rng.uniform(self.low, self.high, self.n_agents)

@@ -47,6 +47,7 @@ iteration.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
@@ -284,6 +285,19 @@ def _check_arguments(max_iters: int, record_every: int, check_every: int, eps: f
     return max_iters, record_every, check_every
 
 
+def _warn_on_dtype_change(problem: Problem, x0: Any) -> None:
+    """Deprecation path: a floating ``x0`` wider than the problem's dtype is rounded silently today."""
+    if isinstance(x0, torch.Tensor):
+        dtype = x0.dtype
+    elif isinstance(x0, np.ndarray) and x0.dtype.kind == "f":
+        dtype = torch.from_numpy(np.zeros(0, dtype=x0.dtype)).dtype
+    else:
+        return
+    if dtype.is_floating_point and torch.finfo(dtype).eps < torch.finfo(problem.dtype).eps:
+        warnings.warn(f"x0 has dtype {dtype} but problem {problem.name!r} is {problem.dtype}: x0 is rounded "
+                      f"(a later release will raise); pass x0 in {problem.dtype}", FutureWarning, stacklevel=3)
+
+
 def _first_bad(losses: torch.Tensor, limit: float) -> int | None:
     """Index of the first row of ``losses`` (``(k, B)``) that is non-finite or above ``limit``."""
     bad = (~torch.isfinite(losses) | (losses.abs() > limit)).any(dim=1)
@@ -305,8 +319,13 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
             default). All tensors stay on ``problem.device`` in ``problem.dtype``.
         policy: the agents (:mod:`mechanism.core.agents`).
         x0: starting joint action (``(B, N, d)``, ``(N, d)`` or ``(N,)``); validated once here
-            (shape, device, NaN/inf) and projected onto the box.
-        max_iters: iteration budget (≥ 0).
+            (shape, device, NaN/inf) and projected onto the box. It is converted to
+            ``problem.dtype``: exactly when that is wider (a float32 start, e.g.
+            ``torch.tensor([1.0, -1.0])``, on a float64 problem: the run is float64); a start in a
+            wider float dtype than the problem's would be rounded, which gives a ``FutureWarning``
+            naming both dtypes and will raise in a later release (pass ``x0.to(problem.dtype)``).
+        max_iters: iteration budget (≥ 0); ``0`` evaluates the start only (loss and incentives
+            at the projected ``x0``, ``iterations = 0``, status ``"budget_exhausted"``).
         eps, tau: stop when the loss change ≤ ``eps`` and the KKT residual ≤ ``tau`` in every
             batch row, each tolerance floored at the rounding level of its quantity (module
             docstring); ``eps = tau = 0``: no convergence test (a fixed budget).
@@ -337,6 +356,7 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
     """
     max_iters, record_every, check_every = _check_arguments(
         max_iters, record_every, check_every, eps, tau, divergence_factor, policy, method)
+    _warn_on_dtype_change(problem, x0)
     X = problem.project(problem.as_actions(x0, "x0"))
     start = time.perf_counter()
     engine = _make_engine(problem, policy, X, types, method, keep_last_finite, backend, all_reduce)

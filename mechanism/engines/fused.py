@@ -137,13 +137,18 @@ def _numba_broadcast_helpers() -> tuple[Any, Any]:
     @overload(at, inline="always")
     def _at(a, i):
         if isinstance(a, types.Array):
-            return lambda a, i: a[i] if a.shape[0] > 1 else a[0]
+            def index(a, i):
+                return a[i * int(a.shape[0] > 1)]  # one value: broadcast (index 0)
+            return index
         return lambda a, i: a
 
     @overload(part, inline="always")
     def _part(a, start, stop):
         if isinstance(a, types.Array):
-            return lambda a, start, stop: a[start:stop] if a.shape[0] > 1 else a
+            def window(a, start, stop):  # branch-free: numba's SSA pass warns on a conditional here
+                many = int(a.shape[0] > 1)
+                return a[start * many:stop * many + 1 - many]
+            return window
         return lambda a, start, stop: a
 
     return at, part
