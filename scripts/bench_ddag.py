@@ -14,13 +14,15 @@ import argparse
 import json
 from pathlib import Path
 
+from experiments.cli import positive_int
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line (parsed before torch is imported, so ``--help`` is instant)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--quick", action="store_true", help="a smoke run: a small supply chain, two built-ins")
-    parser.add_argument("--repeats", type=int, default=9, help="interleaved rounds per case (default 9)")
+    parser.add_argument("--repeats", type=positive_int, default=9, help="interleaved rounds per case (default 9)")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (inductor)")
     return parser
 
@@ -28,8 +30,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write OUT/ddag.json and OUT/ddag.md."""
     args = build_parser().parse_args(argv)
-    if args.repeats < 1:
-        raise SystemExit(f"--repeats must be >= 1, got {args.repeats}")
     from experiments.bench_ddag import run_benchmark, write_markdown
 
     result = run_benchmark(repeats=3 if args.quick else args.repeats, quick=args.quick, compile_too=args.compile)

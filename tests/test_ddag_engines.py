@@ -352,5 +352,5 @@ def test_bench_script_parses_before_heavy_imports():
     code = ("import sys; sys.argv = ['bench_ddag', '--out', 'x']; import scripts.bench_ddag as b; "
             "b.build_parser().parse_args(['--out', 'x']); assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
-    with pytest.raises(SystemExit, match="repeats"):
+    with pytest.raises(SystemExit):
         __import__("scripts.bench_ddag", fromlist=["main"]).main(["--out", "x", "--repeats", "0"])
