@@ -37,7 +37,7 @@ import torch
 
 from ..errors import GraphError, InvalidParameterError, ShapeMismatchError, require_int_at_least
 
-__all__ = ["DDAG", "AgentNode", "DataNode", "FunctionNode"]
+__all__ = ["DDAG", "AgentNode", "DataNode", "FunctionNode", "StackNode"]
 
 
 @dataclass
@@ -70,7 +70,21 @@ class FunctionNode:
     inputs: tuple[str, ...] = ()
 
 
-Node = AgentNode | DataNode | FunctionNode
+@dataclass
+class StackNode:
+    """``torch.stack`` of the values of ``inputs`` along ``dim`` (a built-in many-input node).
+
+    A node that gathers many nodes' values (every facility's cost, every market's shortfall)
+    written as a Python function of all of them costs operations per input; as a stack node the
+    batched engine (:mod:`mechanism.engines.batched`) gathers whole groups in one operation.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    dim: int = 1
+
+
+Node = AgentNode | DataNode | FunctionNode | StackNode
 
 
 class DDAG:
@@ -88,6 +102,16 @@ class DDAG:
         self._loss: str | None = None
         self._order: list[str] | None = None
         self._dim: int | None = None
+        self._structure = 0
+
+    @property
+    def structure_version(self) -> int:
+        """A counter that changes whenever a node is added or the loss is set (engines key caches on it)."""
+        return self.__dict__.get("_structure", 0)
+
+    def __getstate__(self) -> dict:
+        # evaluation plans cached by engines (closures) are rebuilt on demand, never pickled
+        return {k: v for k, v in self.__dict__.items() if k not in ("_batched_plans", "_last_checked")}
 
     # ------------------------------------------------------------------ building
     def add_agents(self, name: str, n: int = 1, dim: int = 1, inputs: Sequence[str] = (),
@@ -123,12 +147,27 @@ class DDAG:
         self._add(FunctionNode(name, fn, tuple(inputs)))
         return self
 
+    def add_stack(self, name: str, inputs: Sequence[str], dim: int = 1) -> "DDAG":
+        """Add ``torch.stack([values of inputs], dim)`` as a node (inputs of equal shapes).
+
+        ``dim=1`` puts the new axis right after the batch axis: stacking ``K`` values of shape
+        ``(B, ...)`` gives ``(B, K, ...)``. Prefer it to a function of many inputs: the batched
+        engine gathers the inputs of a stack node in one operation.
+        """
+        if not inputs:
+            raise InvalidParameterError(f"stack node {name!r}: inputs must be non-empty, got {list(inputs)!r}")
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise InvalidParameterError(f"stack node {name!r}: dim must be an int, got {dim!r}")
+        self._add(StackNode(name, tuple(inputs), dim))
+        return self
+
     def set_loss(self, name: str) -> "DDAG":
         """Declare the terminal loss node (its value must have shape ``(B,)``)."""
         if name not in self._nodes:
             raise GraphError(f"set_loss: no node named {name!r}; nodes are {list(self._nodes)}")
         self._loss = name
         self._order = None
+        self._structure = self.structure_version + 1
         return self
 
     def _add(self, node: Node) -> None:
@@ -138,12 +177,18 @@ class DDAG:
             raise GraphError(f"duplicate node name {node.name!r}")
         self._nodes[node.name] = node
         self._order = None
+        self._structure = self.structure_version + 1
 
     # ------------------------------------------------------------------ structure
     @property
     def n_agents(self) -> int:
         """Total number of agents over all agent nodes."""
-        return sum(n.n for n in self._nodes.values() if isinstance(n, AgentNode))
+        cached = self.__dict__.get("_n_agents_cache")
+        if cached is not None and cached[0] == self.structure_version:
+            return cached[1]
+        total = sum(n.n for n in self._nodes.values() if isinstance(n, AgentNode))
+        self._n_agents_cache = (self.structure_version, total)
+        return total
 
     @property
     def action_dim(self) -> int:
@@ -223,23 +268,40 @@ class DDAG:
         ``X`` is the joint action, shape ``(B, N, d)``. ``data`` overrides data-node values
         (unknown names raise). The loss value is checked to have shape ``(B,)``.
         """
+        overrides = dict(data or {})
+        self.check_call(X, overrides)
+        values: dict[str, torch.Tensor] = {}
+        for name in self._order:  # type: ignore[union-attr]
+            values[name] = self._evaluate(self._nodes[name], X, values, overrides)
+        self.check_loss_shape(values[self.loss_node], X)
+        return values
+
+    def check_call(self, X: torch.Tensor, data: Mapping[str, Any]) -> None:
+        """Validate the graph, the shape of ``X`` and the names of the data overrides of a call."""
         self.validate()
         if X.ndim != 3 or X.shape[1] != self.n_agents or X.shape[2] != self.action_dim:
             raise ShapeMismatchError(
                 f"X must have shape (B, {self.n_agents}, {self.action_dim}), got {tuple(X.shape)}")
-        overrides = dict(data or {})
-        for key in overrides:
+        names = self.__dict__.get("_data_names")
+        if names is None or names[0] != self.structure_version:
+            names = self._data_names = (self.structure_version,
+                                        frozenset(n.name for n in self._nodes.values() if isinstance(n, DataNode)))
+        last = self.__dict__.get("_last_checked")
+        if last is not None and last[0] is data and last[1] == len(data) and last[2] == self.structure_version:
+            return  # the same mapping as the last call, with as many keys (a Problem's belief or truth)
+        if data.keys() <= names[1]:
+            self._last_checked = (data, len(data), self.structure_version)
+            return
+        for key in data:
             if not isinstance(self._nodes.get(key), DataNode):
                 raise GraphError(f"data override {key!r} is not a data node; data nodes are "
                                  f"{[n.name for n in self._nodes.values() if isinstance(n, DataNode)]}")
-        values: dict[str, torch.Tensor] = {}
-        for name in self._order:  # type: ignore[union-attr]
-            values[name] = self._evaluate(self._nodes[name], X, values, overrides)
-        loss = values[self.loss_node]
+
+    def check_loss_shape(self, loss: torch.Tensor, X: torch.Tensor) -> None:
+        """Raise unless the loss value has shape ``(B,)``."""
         if loss.shape != (X.shape[0],):
             raise ShapeMismatchError(f"loss node {self.loss_node!r} must return shape "
                                      f"({X.shape[0]},), got {tuple(loss.shape)}")
-        return values
 
     def loss(self, X: torch.Tensor, data: Mapping[str, Any] | None = None) -> torch.Tensor:
         """The terminal loss, shape ``(B,)``."""
@@ -256,6 +318,8 @@ class DDAG:
             if isinstance(node, AgentNode):
                 x = X[:, node.offset:node.offset + node.n, :]
                 return x if node.output is None else node.output(x, *args)
+            if isinstance(node, StackNode):
+                return torch.stack(args, node.dim)
             return node.fn(*args)
         except (RuntimeError, IndexError, TypeError) as exc:
             shapes = {i: tuple(values[i].shape) for i in node.inputs}

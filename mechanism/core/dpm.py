@@ -25,14 +25,17 @@ Method = Literal["auto", "autograd", "analytic"]
 
 @dataclass(frozen=True)
 class Incentives:
-    """The global loss ``loss`` (shape ``(B,)``) and the incentives ``G`` (shape ``(B, N, d)``)."""
+    """The global loss ``loss`` (shape ``(B,)``), the incentives ``G`` (shape ``(B, N, d)``) and the
+    ``engine`` that computed them: ``"analytic"`` (the problem's closed form), ``"autograd"`` (one
+    call per D-DAG node, the reference) or ``"batched"`` (:mod:`mechanism.engines.batched`)."""
 
     loss: torch.Tensor
     G: torch.Tensor
+    engine: str = "autograd"
 
 
 def incentives(problem: Problem, X: torch.Tensor, *, types: TypesView = "belief",
-               method: Method = "auto", validate: bool = True) -> Incentives:
+               method: Method = "auto", validate: bool = True, engine: str | None = None) -> Incentives:
     """Compute ``L_global(X)`` and every agent's incentive ``G = −∂L/∂X`` in one reverse pass.
 
     Args:
@@ -45,7 +48,15 @@ def incentives(problem: Problem, X: torch.Tensor, *, types: TypesView = "belief"
             always checked.
         method: ``"autograd"`` (generic reverse pass), ``"analytic"`` (the problem's closed-form
             gradient; raises if it has none) or ``"auto"`` (analytic when available).
+        engine: how the generic reverse pass evaluates the D-DAG: ``"autograd"`` (the reference,
+            one call per node), ``"batched"`` (nodes of the same function and shapes as stacked
+            calls; equal to the reference to rounding) or ``"auto"``; default: the problem's own
+            (:attr:`Problem.engine`, ``"auto"`` unless set). The result's ``engine`` says which ran.
     """
+    if engine is not None:
+        from ..engines.batched import require_engine
+
+        require_engine(engine)
     X = problem.as_actions(X, check_finite=validate)
     if method not in ("auto", "autograd", "analytic"):
         raise InvalidParameterError(f"method must be 'auto', 'autograd' or 'analytic', got {method!r}")
@@ -53,13 +64,13 @@ def incentives(problem: Problem, X: torch.Tensor, *, types: TypesView = "belief"
         raise InvalidParameterError(f"method='analytic' but problem {problem.name!r} has no gradient_fn")
     if method != "autograd" and problem.gradient_fn is not None:
         loss, grad = problem.gradient_fn(X, problem.data(types))
-        return Incentives(loss.detach(), -grad.detach())
-    return _autograd_incentives(problem, X, types)
+        return Incentives(loss.detach(), -grad.detach(), "analytic")
+    return _autograd_incentives(problem, X, types, engine)
 
 
-def _autograd_incentives(problem: Problem, X: torch.Tensor, types: TypesView) -> Incentives:
+def _autograd_incentives(problem: Problem, X: torch.Tensor, types: TypesView, engine: str | None) -> Incentives:
     with torch.enable_grad():
         Xg = X.detach().requires_grad_(True)
-        loss = problem.loss(Xg, types)
+        loss, used = problem.evaluate_loss(Xg, types, engine)
         (grad,) = torch.autograd.grad(loss.sum(), Xg)
-    return Incentives(loss.detach(), -grad)
+    return Incentives(loss.detach(), -grad, used)

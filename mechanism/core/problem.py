@@ -87,6 +87,12 @@ class Problem:
         device: where the problem's tensors live (``"cpu"`` default, ``"cuda"``).
         fused_family: the name of a fused kernel family (:mod:`mechanism.engines.fused`) whose one-pass
             step computes this problem's incentives and the agents' update together, or ``None``.
+        engine: how the D-DAG is evaluated (:meth:`loss` and the generic DPM reverse pass):
+            ``"autograd"`` (one call per node: the reference), ``"batched"`` (nodes of the same
+            function and shapes as stacked calls, :mod:`mechanism.engines.batched`) or ``"auto"``
+            (default: batched wherever the plan groups anything). :func:`~mechanism.incentives`
+            reports the engine it used (``Incentives.engine``); :meth:`with_engine` makes a copy
+            with another engine.
 
     Callables must be module-level functions (or ``functools.partial`` of them) for the problem
     to pickle.
@@ -101,7 +107,10 @@ class Problem:
                  curvature_fn: Callable[[torch.Tensor, Mapping[str, torch.Tensor]], torch.Tensor] | None = None,
                  optimum_fn: Callable[[Mapping[str, torch.Tensor]], Optimum | None] | None = None,
                  name: str = "problem", dtype: Any = torch.float64, device: Any = None,
-                 fused_family: str | None = None) -> None:
+                 fused_family: str | None = None, engine: str = "auto") -> None:
+        from ..engines.batched import require_engine
+
+        self.engine = require_engine(engine)
         ddag.validate()
         self.ddag = ddag
         self.name = name
@@ -182,6 +191,14 @@ class Problem:
         clone.true = {**self.true, **changed}
         return clone
 
+    def with_engine(self, engine: str) -> "Problem":
+        """A copy that evaluates its D-DAG with ``engine`` (``"auto"``, ``"autograd"`` or ``"batched"``)."""
+        from ..engines.batched import require_engine
+
+        clone = self._copy()
+        clone.engine = require_engine(engine)
+        return clone
+
     def with_bounds(self, lower: Any, upper: Any) -> "Problem":
         """A copy with other box bounds (broadcast to ``(N, d)``)."""
         lo, hi = self._bounds(lower, upper)
@@ -238,9 +255,17 @@ class Problem:
         return torch.clamp(X, self.lower, self.upper)
 
     # ------------------------------------------------------------------ losses
-    def loss(self, X: torch.Tensor, types: TypesView = "belief") -> torch.Tensor:
-        """``L_global(X)``, shape ``(B,)``."""
-        return self.ddag.loss(X, self.data(types))
+    def loss(self, X: torch.Tensor, types: TypesView = "belief", engine: str | None = None) -> torch.Tensor:
+        """``L_global(X)``, shape ``(B,)``, evaluated by ``engine`` (default: :attr:`engine`)."""
+        return self.evaluate_loss(X, types, engine)[0]
+
+    def evaluate_loss(self, X: torch.Tensor, types: TypesView = "belief",
+                      engine: str | None = None) -> tuple[torch.Tensor, str]:
+        """``L_global(X)`` and the name of the engine that computed it (``"autograd"`` or ``"batched"``)."""
+        from ..engines.batched import ddag_loss, require_engine
+
+        chosen = self.__dict__.get("engine", "auto") if engine is None else require_engine(engine)
+        return ddag_loss(self.ddag, X, self.data(types), chosen)
 
     def system_loss(self, X: torch.Tensor, types: TypesView = "belief") -> torch.Tensor:
         """``L_system(X)``, shape ``(B,)`` (the whole loss if no split was declared)."""
@@ -290,7 +315,7 @@ class Problem:
         shape = x.shape
 
         def flat_loss(v: torch.Tensor) -> torch.Tensor:
-            return self.loss(v.reshape(1, *shape), types)[0]
+            return self.loss(v.reshape(1, *shape), types, engine="autograd")[0]
 
         return torch.autograd.functional.hessian(flat_loss, x.reshape(-1))
 

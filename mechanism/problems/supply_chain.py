@@ -25,7 +25,9 @@ the loss is quadratic, so its Hessian ``H`` and gradient at 0 (autograd, exact) 
 method that terminates finitely at the exact solution); the KKT residual certifies it.
 
 The generic autograd DPM (no closed-form fast path) computes every facility's incentive in one
-reverse pass through this graph of ``3·facilities + markets + 3`` nodes.
+reverse pass through this graph of ``3·facilities + markets + 5`` nodes (``+ 3`` with
+``aggregation="variadic"``); the batched engine (:mod:`mechanism.engines.batched`) evaluates the
+facilities of one stage as a few stacked calls.
 """
 from __future__ import annotations
 
@@ -72,6 +74,10 @@ def _layout(widths: Sequence[int], fanout: int) -> SupplyChainLayout:
         for j, name in enumerate(names[s]):
             for o in range(fanout):
                 senders[names[s + 1][(j + o) % widths[s + 1]]].append((name, o))
+    for inbound in senders.values():
+        # by lane component: node k then receives (k, 0), (k - 1, 1), ... like every node of its
+        # stage, so all of them are one function (the same components) and evaluate as one group
+        inbound.sort(key=lambda pair: pair[1])
     return SupplyChainLayout(tuple(widths), fanout, tuple(names), senders)
 
 
@@ -117,10 +123,23 @@ def _sum_loss(system: torch.Tensor, costs: torch.Tensor) -> torch.Tensor:
     return system + costs.sum(-1)
 
 
+def _own_costs(terms: torch.Tensor) -> torch.Tensor:
+    """Every facility's own cost from the stacked ``[own cost, imbalance]`` terms ``(B, N, 2)``: ``(B, N)``."""
+    return terms[..., 0]
+
+
+def _stacked_system(terms: torch.Tensor, shortfalls: torch.Tensor) -> torch.Tensor:
+    """Imbalances plus market shortfalls, from the stacked terms ``(B, N, 2)`` and shortfalls ``(B, M)``."""
+    return terms[..., 1].sum(-1) + shortfalls.sum(-1)
+
+
+AGGREGATIONS = ("stack", "variadic")
+
+
 def supply_chain_problem(width: int | Sequence[int] = 3, depth: int = 4, fanout: int = 2, *, seed: int = 0,
                          imbalance_cost: float = 1.0, shortfall_cost: float = 1.0,
                          demand_range: tuple[float, float] = (5.0, 15.0),
-                         capacity_range: tuple[float, float] = (3.0, 8.0)) -> Problem:
+                         capacity_range: tuple[float, float] = (3.0, 8.0), aggregation: str = "stack") -> Problem:
     """A seeded random supply chain (see the module docstring).
 
     Args:
@@ -131,6 +150,12 @@ def supply_chain_problem(width: int | Sequence[int] = 3, depth: int = 4, fanout:
         seed: draws the cost coefficients ``α ~ U[0.5, 2], β ~ U[0.02, 0.1], τ ~ U[0.1, 0.5],
             κ ~ U[0.05, 0.15]``, lane capacities ``~ U[capacity_range]`` and demands ``~ U[demand_range]``.
         imbalance_cost, shortfall_cost: ``h`` and ``w`` (> 0).
+        aggregation: how the per-facility terms reach the loss. ``"stack"`` (default): two stack
+            nodes (:meth:`DDAG.add_stack`) gather every facility's terms and every market's shortfall,
+            and the costs and system nodes are functions of those; ``"variadic"``: the costs and
+            system nodes are Python functions of all ``N`` term nodes (and ``M`` markets) at once,
+            the graph as first written (one operation per input: the slow form issue 21 measured).
+            Both define the same loss; the gradients are equal and the losses agree to rounding.
 
     Private features of facility j: its stage (normalised), ``α_j`` and ``β_j``.
     """
@@ -144,6 +169,8 @@ def supply_chain_problem(width: int | Sequence[int] = 3, depth: int = 4, fanout:
         raise InvalidParameterError(f"fanout={fanout} exceeds the smallest downstream width {min(widths[1:])}")
     require_positive("imbalance_cost", imbalance_cost)
     require_positive("shortfall_cost", shortfall_cost)
+    if aggregation not in AGGREGATIONS:
+        raise InvalidParameterError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
     for name, (lo, hi) in (("demand_range", demand_range), ("capacity_range", capacity_range)):
         if not 0 < lo <= hi < np.inf:
             raise InvalidParameterError(f"{name} must satisfy 0 < low <= high < inf, got {(lo, hi)!r}")
@@ -178,8 +205,14 @@ def supply_chain_problem(width: int | Sequence[int] = 3, depth: int = 4, fanout:
         g.add_function(name, functools.partial(_market_shortfall, tuple(k for _, k in ups), float(shortfall_cost)),
                        inputs=[f"demand:{name}"] + [u for u, _ in ups])
         markets.append(name)
-    g.add_function("costs", _stack_costs, inputs=facility_terms)
-    g.add_function("system", functools.partial(_system, len(facility_terms)), inputs=facility_terms + markets)
+    if aggregation == "stack":
+        g.add_stack("terms", facility_terms, dim=1)
+        g.add_stack("shortfalls", markets, dim=1)
+        g.add_function("costs", _own_costs, inputs=["terms"])
+        g.add_function("system", _stacked_system, inputs=["terms", "shortfalls"])
+    else:
+        g.add_function("costs", _stack_costs, inputs=facility_terms)
+        g.add_function("system", functools.partial(_system, len(facility_terms)), inputs=facility_terms + markets)
     g.add_function("loss", _sum_loss, inputs=["system", "costs"])
     g.set_loss("loss")
     features = np.stack([np.asarray(stage_of) / max(depth - 2, 1), alpha, beta], axis=1)
