@@ -354,3 +354,17 @@ def test_bench_script_parses_before_heavy_imports():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
     with pytest.raises(SystemExit):
         __import__("scripts.bench_ddag", fromlist=["main"]).main(["--out", "x", "--repeats", "0"])
+
+
+def test_planner_result_names_the_ddag_engine_that_ran():
+    """run_planner's ``engine`` reports the D-DAG engine of the incentives, not a fixed 'autograd'."""
+    import torch
+    from mechanism import GradientAgents, aggregative_problem, nonconvex_problem, run_planner
+    from mechanism.problems.supply_chain import supply_chain_problem
+    p = supply_chain_problem()
+    x0 = torch.zeros(p.n_agents, p.action_dim, dtype=torch.float64)
+    assert run_planner(p, GradientAgents(1e-3), x0, max_iters=2).engine in ("batched", "traced")
+    assert run_planner(p.with_engine("autograd"), GradientAgents(1e-3), x0, max_iters=2).engine == "autograd"
+    assert run_planner(nonconvex_problem(), GradientAgents(0.01), torch.ones(2), max_iters=2).engine == "autograd"
+    assert run_planner(aggregative_problem(3), GradientAgents(0.1), torch.ones(3), max_iters=2,
+                       method="analytic").engine == "analytic"

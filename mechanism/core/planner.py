@@ -170,12 +170,16 @@ class _Engine:
     def __init__(self, problem: Problem, policy: AgentPolicy, X: torch.Tensor, types: TypesView,
                  method: Method) -> None:
         self.problem, self.policy, self.types, self.method = problem, policy, types, method
-        uses_analytic = method == "analytic" or (method == "auto" and problem.gradient_fn is not None)
-        self.name = "analytic" if uses_analytic else "autograd"
         policy.reset(problem, X)
         self.X = X
         self.inc = incentives(problem, X, types=types, method=method, validate=False)
         self.evaluations = 1
+
+    @property
+    def name(self) -> str:
+        """The engine of the latest incentives: ``"analytic"``, ``"autograd"``, ``"batched"`` or ``"traced"``
+        (``"auto"`` moves from batched to traced after a plan's first calls)."""
+        return self.inc.engine
 
     loss = property(lambda self: self.inc.loss, doc="L at the current point, ``(B,)``.")
     G = property(lambda self: self.inc.G, doc="The incentives at the current point, ``(B, N, d)``.")
@@ -214,7 +218,9 @@ class _FusedEngine(_Engine):
                                        backend=backend, reduce=all_reduce)
         self.keep_last_finite = keep_last_finite
         self.evaluations = 1
-        self.name = f"fused-{self.kernel.backend}" + ("-loop" if self.kernel.compiled_loop else "")
+        self._name = f"fused-{self.kernel.backend}" + ("-loop" if self.kernel.compiled_loop else "")
+
+    name = property(lambda self: self._name, doc="``fused-<backend>`` (``-loop``: the compiled loop).")
 
     def advance(self, k: int) -> torch.Tensor:
         self.evaluations += k
