@@ -68,37 +68,18 @@ def benchmark_headline(path: str) -> list[str]:
     """README's headline: per (scenario, PPO variant), PPO's best gap and, per MBI variant, the
     agent-steps ratio PPO / MBI (median over seeds) with the majority winner and MBI's seeds won;
     the 95% CIs are in the full matrix (:func:`benchmark_matrix`)."""
-    from experiments.benchmark.markdown import fmt
+    from experiments.benchmark.markdown import fmt, headline_matrix
     rows = _headline_rows(path)
-    variants = list(dict.fromkeys(h["mbi"] for h in rows))
     caption = []
     if not (ROOT / path).is_dir():
         cfg = _load(path)["config"]
         caption = [f"`{path}`: {cfg['mode']} mode, {len(cfg['seeds'])} seeds, {len(_load(path)['records'])} runs, "
                    f"{cfg['metadata'].get('cpu_model', cfg['machine'])} "
                    f"({cfg['metadata'].get('torch_cpu_capability', '?')}).", ""]
-    lines = caption + ["| scenario | PPO variant | PPO best gap | " + " | ".join(_label(v) for v in variants) + " |",
-        "|---|---|---|" + "---:|" * len(variants)]
-    groups: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for h in rows:
-        groups.setdefault((h["scenario"], h["ppo"]), {})[h["mbi"]] = h
-    for (scenario, ppo), by_mbi in groups.items():
-        first = next(iter(by_mbi.values()))
-        cells = []
-        for v in variants:
-            h = by_mbi.get(v)
-            if h is None:
-                cells.append("—")
-            elif not h["ppo_improved_seeds"]:
-                cells.append("no comparison")
-            else:
-                ratio = h["steps_ratio"]["median"]
-                cells.append(f"{'∞' if ratio is None else fmt(ratio)} {h['winner_steps']} "
-                             f"({h['seeds_won_by_mbi_steps']}/{h['ppo_improved_seeds']})")
-        tag = " (after switch)" if first.get("tracking") else ""
-        gap = first["ppo_best_gap"]["median"]
-        lines.append(f"| {scenario}{tag} | {ppo.replace('ppo-', '')} | {fmt(gap)} | " + " | ".join(cells) + " |")
-    return lines
+    return caption + headline_matrix(
+        rows, name=_label, align="---:|",
+        ratio=lambda s: "∞" if s["median"] is None else fmt(s["median"]),
+        gap=lambda first: fmt(first["ppo_best_gap"]["median"]))
 
 
 def _run_label(path: str) -> str:

@@ -9,23 +9,6 @@ from __future__ import annotations
 from experiments.cli import nonnegative_int, positive_int, script_parser
 
 
-def instance(seed, n, bounded):  # as tests/test_fused.py::_random_instance
-    """A random aggregative problem, start and step sizes (those of tests/test_fused.py)."""
-    import torch
-
-    from mechanism import aggregative_problem
-
-    g = torch.Generator().manual_seed(seed)
-    lam = 0.05 + torch.rand(n, generator=g, dtype=torch.float64)
-    lower = -0.5 * torch.rand(n, 1, generator=g, dtype=torch.float64) if bounded else float("-inf")
-    upper = 0.05 + 0.3 * torch.rand(n, 1, generator=g, dtype=torch.float64) if bounded else float("inf")
-    problem = aggregative_problem(n, Y=3.0 + 5 * float(torch.rand(1, generator=g)), lam=lam,
-                                  offset=float(torch.rand(1, generator=g)) - 0.5, lower=lower, upper=upper)
-    x0 = torch.rand(2, n, 1, generator=g, dtype=torch.float64)
-    eta = 0.9 / (n + float(lam.max())) * (0.5 + 0.5 * torch.rand(n, generator=g, dtype=torch.float64))
-    return problem, x0, eta
-
-
 def main() -> None:
     parser = script_parser(__doc__)
     parser.add_argument("--instances", type=positive_int, default=300, help="random instances (default 300)")
@@ -34,6 +17,7 @@ def main() -> None:
     args = parser.parse_args()
     import random
 
+    from experiments.instances import random_aggregative_instance as instance
     from mechanism import GradientAgents, run_planner
 
     bad = conv = total = 0

@@ -10,20 +10,12 @@ from hypothesis import example, given, settings, strategies as st
 from mechanism import GradientAgents, InvalidParameterError, MomentumAgents, aggregative_problem, run_planner
 from mechanism.engines.fused import FusedAggregative, numba_available
 from mechanism.problems import aggregative_optimal_loss
+from experiments.instances import random_aggregative_instance
 
 BACKENDS = ["torch"] + (["numba"] if numba_available() else [])
 
 
-def _random_instance(seed: int, n: int, bounded: bool):
-    g = torch.Generator().manual_seed(seed)
-    lam = 0.05 + torch.rand(n, generator=g, dtype=torch.float64)
-    lower = -0.5 * torch.rand(n, 1, generator=g, dtype=torch.float64) if bounded else float("-inf")
-    upper = 0.05 + 0.3 * torch.rand(n, 1, generator=g, dtype=torch.float64) if bounded else float("inf")
-    problem = aggregative_problem(n, Y=3.0 + 5 * float(torch.rand(1, generator=g)), lam=lam,
-                                  offset=float(torch.rand(1, generator=g)) - 0.5, lower=lower, upper=upper)
-    x0 = torch.rand(2, n, 1, generator=g, dtype=torch.float64)
-    eta = 0.9 / (n + float(lam.max())) * (0.5 + 0.5 * torch.rand(n, generator=g, dtype=torch.float64))
-    return problem, x0, eta
+_random_instance = random_aggregative_instance
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from mbi_envs.evaluation import json_safe
 
@@ -62,14 +62,26 @@ def headline_table(rows: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def headline_matrix(rows: Sequence[dict[str, Any]]) -> list[str]:
+def _matrix_name(v: str) -> str:
+    return v.replace("mbi-gradient-", "") + (" (oracle)" if v.endswith("-oracle") else "")
+
+
+def _matrix_gap(first: dict[str, Any]) -> str:
+    return cell(first["ppo_best_gap"]) + ("" if first["ppo_improved_seeds"] else
+                                          f" (PPO never improved on its untrained policy, 0/{first['seeds']})")
+
+
+def headline_matrix(rows: Sequence[dict[str, Any]], *, name: Callable[[str], str] = _matrix_name,
+                    ratio: Callable[[dict[str, Any]], str] = lambda s: cell(s, "∞"),
+                    gap: Callable[[dict[str, Any]], str] = _matrix_gap, align: str = "---|") -> list[str]:
     """The headline, compact: one line per (scenario, PPO variant), one column per MBI variant with
     the agent-steps ratio PPO / MBI (median over seeds) and who needed fewer agent-steps on the
-    majority of seeds (MBI's seeds won / seeds compared)."""
+    majority of seeds (MBI's seeds won / seeds compared). ``name`` labels an MBI variant, ``ratio``
+    formats the ratio statistic, ``gap`` PPO's best gap from a row, ``align`` the ratio columns'
+    Markdown alignment (README's compact form: medians only, right-aligned)."""
     variants = list(dict.fromkeys(h["mbi"] for h in rows))
-    names = [v.replace("mbi-gradient-", "") + (" (oracle)" if v.endswith("-oracle") else "") for v in variants]
-    lines = ["| scenario | PPO variant | PPO best gap | " + " | ".join(names) + " |",
-             "|---|---|---|" + "---|" * len(variants)]
+    lines = ["| scenario | PPO variant | PPO best gap | " + " | ".join(name(v) for v in variants) + " |",
+             "|---|---|---|" + align * len(variants)]
     groups: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for h in rows:
         groups.setdefault((h["scenario"], h["ppo"]), {})[h["mbi"]] = h
@@ -83,12 +95,10 @@ def headline_matrix(rows: Sequence[dict[str, Any]]) -> list[str]:
             elif not h["ppo_improved_seeds"]:
                 cells.append("no comparison")
             else:
-                cells.append(f"{cell(h['steps_ratio'], '∞')} {h['winner_steps']} "
+                cells.append(f"{ratio(h['steps_ratio'])} {h['winner_steps']} "
                              f"({h['seeds_won_by_mbi_steps']}/{h['ppo_improved_seeds']})")
-        gap = cell(first["ppo_best_gap"]) + ("" if first["ppo_improved_seeds"] else
-                                             f" (PPO never improved on its untrained policy, 0/{first['seeds']})")
         tag = " (after switch)" if first.get("tracking") else ""
-        lines.append(f"| {scenario}{tag} | {ppo.replace('ppo-', '')} | {gap} | " + " | ".join(cells) + " |")
+        lines.append(f"| {scenario}{tag} | {ppo.replace('ppo-', '')} | {gap(first)} | " + " | ".join(cells) + " |")
     return lines
 
 
