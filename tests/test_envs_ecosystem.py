@@ -96,6 +96,7 @@ def test_pickle_round_trip_gymnasium_then_identical_steps(env_id, mode):
         np.testing.assert_equal(clone.step(b), env.step(a))
 
 
+@pytest.mark.slow  # a fresh interpreter / every committed figure: 6-7 s
 def test_fresh_interpreter_gym_prefix_and_pickled_env():
     """In a fresh interpreter: ``gym.make("mbi_envs:...")`` works without importing mbi_envs, and a
     pickled env loads and carries on (what ``multiprocessing.Queue.put(env)`` needs)."""

@@ -257,6 +257,7 @@ def test_ic_audit_figure_rule_with_gains_is_linear():
 # ---------------------------------------------------------------- rebuild from JSON
 
 
+@pytest.mark.slow  # a fresh interpreter / every committed figure: 6-7 s
 def test_rebuild_figures_from_json(tmp_path):
     records = [r for r in _benchmark_records() if r["scenario"] == "C.2-N1000"]
     (tmp_path / "benchmark.json").write_text(json.dumps({"config": {"mode": "quick"}, "records": records}))
