@@ -33,3 +33,41 @@ def test_merge_sweeps_joins_families_and_refuses_different_settings():
     bad["timesteps"] = 1000
     with pytest.raises(ValueError, match="'timesteps'"):
         merge_sweeps([part("a", 1.0), bad])
+
+
+def test_space_has_large_batches_up_to_the_rollout_and_more_copies():
+    from experiments.ppo_tuning import FULL_BATCH, SPACE, distributions, resolve_params, study_name
+
+    assert FULL_BATCH in SPACE["batch_size"] and max(b for b in SPACE["batch_size"] if b != FULL_BATCH) >= 4096
+    assert SPACE["n_envs"][0] == 1 and max(SPACE["n_envs"]) > 1
+    assert set(distributions()) == set(SPACE)
+    params = {"batch_size": FULL_BATCH, "n_steps": 16, "n_envs": 2, "learning_rate": 1e-3}
+    assert resolve_params(params, n_agents=100) == {**params, "batch_size": 16 * 2 * 100}
+    assert resolve_params({"batch_size": 64, "n_steps": 16}, 100)["batch_size"] == 64
+    assert study_name("symmetric_large", [0, 1, 2], 20_000).endswith("-space2")  # old studies are not resumed
+
+
+def test_trial_config_suggests_from_the_space():
+    optuna = pytest.importorskip("optuna")
+    from experiments.ppo_tuning import FULL_BATCH, trial_config
+
+    fixed = {"learning_rate": 1e-3, "lr_schedule": "constant", "batch_size": FULL_BATCH, "n_steps": 16, "n_envs": 4,
+             "ent_coef": 0.0, "log_std_init": -1.0}
+    assert trial_config(optuna.trial.FixedTrial(fixed)) == fixed
+
+
+def test_a_full_batch_trial_trains_on_the_whole_rollout_and_records_seconds_to_target():
+    """One tiny trial (N = 2, one rollout): the batch SB3 used is the rollout, and each seed records
+    agent-steps and seconds to the target gap beside the objective."""
+    pytest.importorskip("stable_baselines3")
+    from experiments.ppo_tuning import FULL_BATCH, _score
+
+    params = {**EARLIER[0]["params"], "batch_size": FULL_BATCH, "n_steps": 16, "n_envs": 2}
+    env = ("symmetric_parallel_v0", {"Y": 10.0, "lam": 0.1, "n_agents": 2, "mode": "one_shot", "reward_mode": "team"})
+    out = _score(params, *env, seeds=[0], timesteps=64, target_gap=1e9)  # every gap reaches 1e9
+    (seed,) = out["per_seed"]
+    assert seed["batch_size"] == 16 * 2 * 2 and seed["agent_steps"] == 64
+    assert seed["steps_to_target"] == 0 and 0 <= seed["seconds_to_target"] < 1  # the first evaluation
+    assert out["steps_to_target"] == 0 and out["target_gap"] == 1e9 and seed["agent_steps_per_s"] > 0
+    never = _score(params, *env, seeds=[0], timesteps=64, target_gap=1e-300)
+    assert never["steps_to_target"] is None and never["seconds_to_target"] is None
