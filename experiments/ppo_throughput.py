@@ -24,7 +24,7 @@ import numpy as np
 
 from mechanism.errors import InvalidParameterError
 
-__all__ = ["SCENARIO", "BENCHMARK_TIMESTEPS", "configs", "run_one", "run_comparison", "summarise", "markdown_table"]
+__all__ = ["CONFIGS", "SCENARIO", "BENCHMARK_TIMESTEPS", "configs", "run_one", "run_comparison", "summarise", "markdown_table"]
 
 #: the benchmark scenario and its PPO budget in the full benchmark (agent-steps)
 SCENARIO = "C.2-N100"
@@ -87,19 +87,27 @@ def run_one(name: str, config: Any, source: str) -> dict[str, Any]:
             "config_fields": {f.name: getattr(config, f.name) for f in fields(config)}}
 
 
+CONFIGS = ("tuned", "full-batch")
+
+
 def run_comparison(timesteps: int, seeds: Sequence[int], n_evals: int = 10,
-                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Both configurations on every seed, back to back per seed; returns the runs, per-seed
-    throughput ratios (full-batch / tuned agent-steps per second) and the run's metadata
-    (machine, ``os.getloadavg()`` before and after, budget)."""
+                   progress: Callable[[str], None] | None = None,
+                   names: Sequence[str] = CONFIGS) -> dict[str, Any]:
+    """The configurations ``names`` (default both) on every seed, back to back per seed; returns the
+    runs, per-seed throughput ratios (full-batch / tuned agent-steps per second, where both ran) and
+    the run's metadata (machine, ``os.getloadavg()`` before and after, budget)."""
     seeds = [int(s) for s in seeds]
     if not seeds or any(s < 0 for s in seeds):
         raise InvalidParameterError(f"seeds must be one or more integers >= 0, got {seeds!r}")
+    names = list(names)
+    if not names or any(n not in CONFIGS for n in names):
+        raise InvalidParameterError(f"names must be one or more of {CONFIGS}, got {names!r}")
     cfgs = {s: configs(timesteps, s, n_evals) for s in seeds}  # every bad value fails before training
     load_before, began = os.getloadavg(), time.perf_counter()
     runs = []
     for s in seeds:
-        for name, (cfg, source) in cfgs[s].items():
+        for name in names:
+            cfg, source = cfgs[s][name]
             runs.append(run_one(name, cfg, source))
             if progress is not None:
                 r = runs[-1]
@@ -107,7 +115,7 @@ def run_comparison(timesteps: int, seeds: Sequence[int], n_evals: int = 10,
                          f"final gap {r['final_gap']:.3g}, {r['seconds_with_evaluations']:.0f} s")
     import torch
 
-    meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores ({platform.processor() or platform.platform()})",
+    meta = {"configs": names, "machine": f"{platform.machine()} {os.cpu_count()} cores ({platform.processor() or platform.platform()})",
             "torch": torch.__version__, "torch_threads": int(cfgs[seeds[0]]["tuned"][0].torch_threads),
             "loadavg_before": list(load_before), "loadavg_after": list(os.getloadavg()),
             "seconds": time.perf_counter() - began}
@@ -160,6 +168,8 @@ def markdown_table(payload: dict[str, Any]) -> str:
                      f"{r['best_gap']:.3g} | {fmt(r['steps_to_target'], ',')} | {fmt(r['seconds_to_target'], '.1f')} |")
     s = payload["summary"]
     ratio = s["throughput_ratio"]
+    if not s["per_seed"]:
+        return "\n".join(lines)
     lines += ["", f"Throughput ratio full-batch / tuned, per seed: "
               + ", ".join(f"{p['throughput_ratio']:.1f}×" for p in s["per_seed"])
               + f" (median {ratio['median']:.1f}×, min {ratio['min']:.1f}×, max {ratio['max']:.1f}×); "

@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="agent-steps per run, rounded up to whole rollouts (default 200000; the benchmark: 1M)")
     parser.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2], help="seeds (default 0 1 2)")
     parser.add_argument("--n-evals", type=positive_int, default=10, help="evaluations per run (default 10)")
+    parser.add_argument("--configs", nargs="+", default=["tuned", "full-batch"], choices=("tuned", "full-batch"),
+                        help="which configurations to run (default both, back to back per seed)")
     args = parser.parse_args(argv)
     check_seeds(parser, "--seeds", args.seeds)
     from experiments.ppo_throughput import markdown_table, run_comparison
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     payload = run_comparison(args.timesteps, args.seeds, args.n_evals,
-                             progress=lambda line: print(line, file=sys.stderr, flush=True))
+                             progress=lambda line: print(line, file=sys.stderr, flush=True), names=args.configs)
     (args.out / "ppo_throughput.json").write_text(json.dumps(json_safe(payload), indent=1, allow_nan=False))
     (args.out / "ppo_throughput.md").write_text(markdown_table(payload) + "\n")
     print(markdown_table(payload))

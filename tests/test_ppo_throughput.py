@@ -29,6 +29,8 @@ def test_bad_budget_is_refused_before_training():
         configs(0, seed=0)
     with pytest.raises(InvalidParameterError, match="seeds"):
         run_comparison(100, [])
+    with pytest.raises(InvalidParameterError, match="names"):
+        run_comparison(100, [0], names=["tuned", "bigger"])
 
 
 @pytest.mark.slow
