@@ -205,7 +205,11 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
     ``enqueue``: configurations to try first in each new study (not in a resumed one), each a dict
     over :data:`SPACE`'s keys; keys it leaves out are taken from the family's best warm-start trial
     (without warm start: from the defaults). ``{"batch_size": "full"}`` tries the best earlier
-    configuration with one full-rollout minibatch."""
+    configuration with one full-rollout minibatch.
+
+    A suggested configuration whose one rollout (``n_steps × n_envs × N`` agent-steps) is larger
+    than ``timesteps`` is pruned without training (it would train more agent-steps than the others
+    get); the payload lists them under ``pruned``."""
     import optuna
 
     for extra in enqueue:
@@ -218,9 +222,10 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warm_start = warm_start or {}
     defaults = {k: asdict(ONE_SHOT_DEFAULTS)[k] for k in SPACE}
-    studies, envs = {}, {}
+    studies, envs, n_agents = {}, {}, {}
     for fam in families:
         sc = scenarios("quick", keys=[FAMILY_SCENARIOS[fam]])[0]
+        n_agents[fam] = sc.n_agents
         envs[fam] = (sc.env_id, {**sc.env_kwargs, "mode": "one_shot", "reward_mode": "team"})
         sampler = optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=n_startup_trials)
         studies[fam] = optuna.create_study(direction="minimize", sampler=sampler, storage=storage,
@@ -244,6 +249,10 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
     def objective_for(fam: str):
         def objective(trial):
             params = trial_config(trial)
+            rollout = int(params["n_steps"]) * int(params["n_envs"]) * n_agents[fam]
+            if rollout > timesteps:  # one rollout would train more agent-steps than the budget gives
+                trial.set_user_attr("pruned_because", f"rollout {rollout:,} agent-steps > budget {timesteps:,}")
+                raise optuna.TrialPruned()
             out = _score(params, *envs[fam], seeds, timesteps, target_gap)
             for key in ("per_seed", "target_gap", "steps_to_target", "seconds_to_target"):
                 trial.set_user_attr(key, out[key])
@@ -257,9 +266,11 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
         for fam in todo:
             studies[fam].optimize(objective_for(fam), n_trials=1)
             if progress is not None:
-                last = completed(fam)[-1] if completed(fam) else None
-                progress(f"{fam} trial {len(completed(fam, new_only=True))}/{max_trials}: "
-                         + (f"{last.value:.2f}" if last is not None else "failed"))
+                last = studies[fam].trials[-1]
+                shown = (f"{last.value:.2f}" if last.state == optuna.trial.TrialState.COMPLETE
+                         else f"pruned ({last.user_attrs['pruned_because']})" if "pruned_because" in last.user_attrs
+                         else "failed")
+                progress(f"{fam} trial {len(completed(fam, new_only=True))}/{max_trials}: {shown}")
     trials = {fam: [_record(t) for t in sorted(completed(fam), key=lambda t: t.number)] for fam in families}
     chosen = {}
     for fam in families:
@@ -281,6 +292,9 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
                        "first trial = previous defaults",
             "warm_started": {f: sum(t["earlier"] for t in trials[f]) for f in families},
             "enqueued": [dict(e) for e in enqueue],
+            "pruned": {f: [{"params": dict(t.params), "because": t.user_attrs.get("pruned_because")}
+                           for t in studies[f].get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))]
+                       for f in families},
             "studies": {f: study_name(f, seeds, timesteps) for f in families} if storage else None,
             "trials": trials, "configs": chosen}
 

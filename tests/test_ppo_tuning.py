@@ -112,3 +112,17 @@ def test_ppo_sweep_refuses_a_bad_enqueue_before_running(text, words, tmp_path, c
         sweep.main(["--enqueue", text, "--out", str(tmp_path / "s.json"), "--tuned", str(tmp_path / "t.json")])
     err = capsys.readouterr().err
     assert "--enqueue" in err and words in err and not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_a_rollout_larger_than_the_budget_is_pruned_not_trained():
+    pytest.importorskip("optuna")
+    from experiments.ppo_tuning import run_sweep
+
+    # N = 2: n_steps 64 × n_envs 4 × 2 = 512 agent-steps > 300: pruned; the warm-start best (n_steps 16) runs
+    out = run_sweep(["symmetric_small"], [0, 1, 2], 300, 600, max_trials=1, n_startup_trials=1,
+                    warm_start={"symmetric_small": EARLIER}, enqueue=[{"n_steps": 64, "n_envs": 4}, {"n_envs": 2}])
+    assert out["pruned"]["symmetric_small"] == [{"params": {**EARLIER[1]["params"], "n_steps": 64, "n_envs": 4},
+                                                 "because": "rollout 512 agent-steps > budget 300"}]
+    new = [t for t in out["trials"]["symmetric_small"] if not t["earlier"]]
+    assert [t["params"]["n_envs"] for t in new] == [2]
