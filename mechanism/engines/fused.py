@@ -21,6 +21,10 @@ in chunk order, so the result does not depend on the number of threads.
 Backends (chosen by measurement, see docs/scale.md):
 
 * ``"numba"`` (CPU, the default there): one parallel loop (``numba.prange`` over fixed chunks).
+  The kernels are in :mod:`mechanism.engines.fused_kernels` (numba is imported on first use);
+  the serial ones (below 524,288 agents) are cached on disk by numba (``$NUMBA_CACHE_DIR``, else
+  ``__pycache__`` beside that module, else the user-wide cache), so only the first process
+  compiles them; the parallel ones are compiled in each process (cached, they would change bits).
 * ``"torch"`` (any device, the default on CUDA): chunked in-place torch ops; each chunk is
   updated and summed while it sits in cache.
 
@@ -29,7 +33,6 @@ Backends (chosen by measurement, see docs/scale.md):
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -101,9 +104,6 @@ def aggregative_coefficients(problem: Any, step_size: Any, types: str = "belief"
 
 
 # ---------------------------------------------------------------------------------- numba backend
-_NUMBA_KERNELS: dict[str, Any] = {}
-
-
 PARALLEL_MIN_CHUNKS = 8  # below this many chunks a parallel region costs more than it saves
 # Below this many iterations a run does not compile the whole-loop kernel (unless this process
 # already has): its one-off compile (3-5.5 s measured at load 6-10 on 2 cores, docs/speed.md) costs
@@ -112,225 +112,19 @@ WHOLE_LOOP_MIN_ITERATIONS = 2_000
 
 
 def _numba_kernels(n: int) -> dict[str, Any]:
-    """The numba kernels for an array of ``n`` values: parallel over chunks for large arrays, serial
-    for small ones (same chunks, same order of partial sums: the same numbers either way)."""
-    if not _NUMBA_KERNELS:
-        _NUMBA_KERNELS["parallel"] = _compile_numba(parallel=True)
-        _NUMBA_KERNELS["serial"] = _compile_numba(parallel=False)
-    return _NUMBA_KERNELS["parallel" if n >= PARALLEL_MIN_CHUNKS * CHUNK else "serial"]
+    """The numba kernels (``step``, ``stats``, ``loop``, ``planner``) for an array of ``n`` values:
+    parallel over chunks for large arrays, serial for small ones (same chunks, same order of
+    partial sums: the same numbers either way).
 
+    They live in :mod:`mechanism.engines.fused_kernels`, imported here on first use (so importing
+    this module does not import numba), and are compiled lazily per signature and **cached on
+    disk** by numba: in ``$NUMBA_CACHE_DIR`` when set, else in the ``__pycache__`` folder beside
+    ``fused_kernels.py``, else (read-only install) in numba's user-wide cache folder. A process
+    that finds its kernels there loads them instead of compiling them (seconds saved per process;
+    results/speed/numba_cache.json)."""
+    from .fused_kernels import KERNELS
 
-@functools.cache
-def _numba_broadcast_helpers() -> tuple[Any, Any]:
-    """``at(a, i)`` and ``part(a, start, stop)`` for numba kernels whose coefficient ``a`` is a scalar
-    (one value for every agent: returned as is) or an array of one value (broadcast) or of one per
-    agent (indexed / sliced). Resolved at compile time per argument type (``numba.extending.overload``)."""
-    from numba import types
-    from numba.extending import overload
-
-    def at(a, i):  # pragma: no cover - replaced in compiled code
-        raise NotImplementedError
-
-    def part(a, start, stop):  # pragma: no cover - replaced in compiled code
-        raise NotImplementedError
-
-    @overload(at, inline="always")
-    def _at(a, i):
-        if isinstance(a, types.Array):
-            def index(a, i):
-                return a[i * int(a.shape[0] > 1)]  # one value: broadcast (index 0)
-            return index
-        return lambda a, i: a
-
-    @overload(part, inline="always")
-    def _part(a, start, stop):
-        if isinstance(a, types.Array):
-            def window(a, start, stop):  # branch-free: numba's SSA pass warns on a conditional here
-                many = int(a.shape[0] > 1)
-                return a[start * many:stop * many + 1 - many]
-            return window
-        return lambda a, start, stop: a
-
-    return at, part
-
-
-def _compile_numba(parallel: bool) -> dict[str, Any]:
-    """Compile (lazily, cached on disk) the step, sums and KKT-residual kernels.
-
-    ``fastmath`` allows re-association (so the float64 sums vectorise: 4× faster measured) and
-    FMA contraction, but not ``nnan``/``ninf``: a diverging run still produces inf/NaN that the
-    planner detects. Re-association changes the last bits of a sum, not its accuracy.
-    """
-    import numba
-    import numpy as np
-
-    if numba.config.THREADING_LAYER == "default":
-        # numba's OpenMP layer and torch's own libgomp are two spinning thread pools on the same cores:
-        # measured 56 ms vs 2.5 ms per iteration at N = 6e5 on 2 cores. The workqueue layer does not spin.
-        # Set NUMBA_THREADING_LAYER to choose another layer.
-        numba.config.THREADING_LAYER = "workqueue"
-    jit = numba.njit(parallel=parallel, cache=False, fastmath={"reassoc", "nsz", "contract"})
-
-    at, part = _numba_broadcast_helpers()
-
-    @jit
-    def step(x, e, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
-        """One projected gradient step of every agent in place; returns (Σx, Σλx²). The coefficients
-        are floats (one for all agents) or arrays of one or ``n`` values: numba compiles one
-        specialisation per combination (floats: a loop over views that vectorises, 1.6× measured)."""
-        n = x.shape[0]
-        n_chunks = (n + chunk - 1) // chunk
-        sums = np.zeros(n_chunks)
-        quads = np.zeros(n_chunks)
-        for k in numba.prange(n_chunks):
-            a, b = k * chunk, min(n, (k + 1) * chunk)
-            xs = x[a:b]
-            es, ls, los, his = part(e, a, b), part(lam, a, b), part(lo, a, b), part(hi, a, b)
-            s = 0.0
-            q = 0.0
-            for i in range(xs.shape[0]):
-                xi = xs[i]
-                li = at(ls, i)
-                v = min(max(xi - at(es, i) * (r + li * xi), at(los, i)), at(his, i))
-                xs[i] = v
-                s += v
-                q += li * v * v
-            sums[k] = s
-            quads[k] = q
-        return sums.sum(), quads.sum()
-
-    @jit
-    def stats(x, lam, lo, hi, r, chunk):  # pragma: no cover - compiled
-        """One read of x: ``Σx``, ``Σλx²`` (the sums), and at residual ``r`` the KKT residual
-        ``Σ(Π(x + G) − x)²`` with its rounding scale ``Σ(|x| + |G|)²``, ``G = −2r − 2λx``."""
-        n = x.shape[0]
-        n_chunks = (n + chunk - 1) // chunk
-        parts = np.zeros((n_chunks, 4))
-        for k in numba.prange(n_chunks):
-            s = 0.0
-            q = 0.0
-            acc = 0.0
-            acc_scale = 0.0
-            for i in range(k * chunk, min(n, (k + 1) * chunk)):
-                xi = np.float64(x[i])
-                li = at(lam, i)
-                s += xi
-                q += li * xi * xi
-                v = min(max(xi - 2.0 * r - 2.0 * li * xi, at(lo, i)), at(hi, i))
-                acc += (v - xi) * (v - xi)
-                w = abs(xi) + abs(2.0 * r + 2.0 * li * xi)
-                acc_scale += w * w
-            parts[k, 0] = s
-            parts[k, 1] = q
-            parts[k, 2] = acc
-            parts[k, 3] = acc_scale
-        return parts[:, 0].sum(), parts[:, 1].sum(), parts[:, 2].sum(), parts[:, 3].sum()
-
-    # The compiled loop: ``k`` iterations of the step above in one call, with no Python in between.
-    # Compiled without fastmath, so the residual ``r = S + shift`` is the same IEEE addition the
-    # Python-driven loop makes in torch; the step itself is the very kernel above. Per-iteration
-    # sums go to ``s_out``/``q_out`` (the planner computes the losses from them in torch, exactly
-    # as :attr:`FusedAggregative.loss` does), so the iterates, sums and losses are bit-identical.
-    plain = numba.njit(cache=False)
-
-    @plain
-    def loop(x, e, lam, lo, hi, shift, s, k, chunk, s_out, q_out):  # pragma: no cover - compiled
-        for j in range(k):
-            s, q = step(x, e, lam, lo, hi, s + shift, chunk)
-            s_out[j] = s
-            q_out[j] = q
-
-    @plain
-    def copy_rows(X_to, S_to, Q_to, X_from, S_from, Q_from):  # pragma: no cover - compiled
-        for b in range(X_to.shape[0]):
-            S_to[b] = S_from[b]
-            Q_to[b] = Q_from[b]
-            for i in range(X_to.shape[1]):
-                X_to[b, i] = X_from[b, i]
-
-    def make_planner(step):
-        """The planner loop around the step kernel ``step`` (compiled per coefficient type, as the step)."""
-
-        @plain
-        def planner(X2, e, lam, lo, hi, klam, klo, khi, shift, S, Q, prev, max_iters, check_every, record_every,
-                    limit, test_conv, eps, tau, floor_unit, keep, chunk, rec_its, rec_loss):  # pragma: no cover
-            """The planner loop of :func:`mechanism.core.planner.run_planner` for this kernel, whole: the
-            same blocks, divergence test, snapshots, convergence test (rounding floors included) and
-            history stride, in the same IEEE operations. ``X2`` (B, n), ``S``, ``Q`` (B,) are updated
-            in place; ``e, lam, lo, hi`` are what ``step`` takes, ``klam, klo, khi`` the arrays the KKT
-            kernel takes. Returns (status 0 budget / 1 converged / 2 diverged, t, diverged_at,
-            records, iteration at which the kernel stopped)."""
-            B, n = X2.shape[0], X2.shape[1]
-            pend = np.empty((max(1, min(check_every, max_iters)), B))
-            snap = np.empty((B if keep else 0, n), dtype=X2.dtype)
-            snap_s, snap_q = S.copy(), Q.copy()
-            if keep:
-                for b in range(B):
-                    for i in range(n):
-                        snap[b, i] = X2[b, i]
-            status, t, checked_t, diverged_at, n_rec, t_kernel = 0, 0, 0, -1, 0, 0
-            while t < max_iters:
-                end = min(max_iters, (t // check_every + 1) * check_every)
-                k = end - t
-                for b in range(B):
-                    x = X2[b]
-                    s = S[b]
-                    q = Q[b]
-                    for j in range(k):
-                        s, q = step(x, e, lam, lo, hi, s + shift, chunk)
-                        r = s + shift
-                        pend[j, b] = r * r + q
-                    S[b] = s
-                    Q[b] = q
-                for i in range((t // record_every + 1) * record_every, end + 1, record_every):
-                    rec_its[n_rec] = i
-                    for b in range(B):
-                        rec_loss[n_rec, b] = pend[i - t - 1, b]
-                    n_rec += 1
-                t_kernel = end
-                bad = -1
-                for j in range(k):
-                    for b in range(B):
-                        v = pend[j, b]
-                        if not np.isfinite(v) or abs(v) > limit:
-                            bad = j
-                            break
-                    if bad >= 0:
-                        break
-                if bad >= 0:
-                    status, diverged_at = 2, checked_t + bad + 1
-                    if keep:
-                        copy_rows(X2, S, Q, snap, snap_s, snap_q)
-                    while n_rec > 0 and rec_its[n_rec - 1] > checked_t:
-                        n_rec -= 1
-                    t = checked_t
-                    break
-                t = end
-                checked_t = t
-                if keep:
-                    copy_rows(snap, snap_s, snap_q, X2, S, Q)
-                if test_conv:
-                    ok = True
-                    for b in range(B):
-                        before = pend[k - 2, b] if k >= 2 else prev[b]
-                        after = pend[k - 1, b]
-                        if not abs(before - after) <= max(floor_unit * max(abs(before), abs(after)), eps):
-                            ok = False
-                    if ok:
-                        for b in range(B):
-                            _, _, acc, acc_scale = stats(X2[b], klam, klo, khi, S[b] + shift, chunk)
-                            if not np.sqrt(acc) <= max(floor_unit * np.sqrt(acc_scale), tau):
-                                ok = False
-                    if ok:
-                        status = 1
-                        break
-                for b in range(B):
-                    prev[b] = pend[k - 1, b]
-            return status, t, diverged_at, n_rec, t_kernel
-
-        return planner
-
-    return {"step": step, "stats": stats, "loop": loop, "planner": make_planner(step)}
+    return KERNELS["parallel" if n >= PARALLEL_MIN_CHUNKS * CHUNK else "serial"]
 
 
 # ---------------------------------------------------------------------------------- torch backend
@@ -422,6 +216,7 @@ class FusedAggregative:
         self._numpy = [row.numpy() for row in self._rows] if backend == "numba" else None
         self._np_coef = ({k: getattr(self.coef, k).cpu().numpy() for k in ("e", "lam", "lo", "hi")}
                          if backend == "numba" else None)
+        self._callees_loaded = False
         self.S, self.Q = self._global_sums()
 
     # -------------------------------------------------------------- sums
@@ -489,6 +284,7 @@ class FusedAggregative:
         s_out, q_out = np.empty((B, k)), np.empty((B, k))
         start = self.S.tolist()
         coefs = self._kernel_coefficients()
+        self._load_callees()
         for b in range(B):
             x = self._numpy[b]
             _numba_kernels(x.shape[0])["loop"](x, *coefs, self.coef.shift, start[b], k, CHUNK, s_out[b], q_out[b])
@@ -520,6 +316,7 @@ class FusedAggregative:
         S, Q = self.S.numpy().copy(), self.Q.numpy().copy()
         prev = self.loss.numpy().copy()
         n_rec = max_iters // record_every + 1
+        self._load_callees()
         rec_its, rec_loss = np.zeros(n_rec, dtype=np.int64), np.zeros((n_rec, X2.shape[0]))
         status, t, diverged_at, n, t_kernel = _numba_kernels(X2.shape[1])["planner"](
             X2, *self._kernel_coefficients(), c["lam"], c["lo"], c["hi"], self.coef.shift, S, Q, prev, max_iters, check_every,
@@ -528,6 +325,27 @@ class FusedAggregative:
         return {"status": ("budget_exhausted", "converged", "diverged")[status], "iterations": int(t),
                 "diverged_at": None if diverged_at < 0 else int(diverged_at), "record_iterations": rec_its[:n],
                 "record_losses": rec_loss[:n], "kernel_iterations": int(t_kernel)}
+
+    def _load_callees(self) -> None:
+        """Load (from numba's disk cache, or compile) the ``step`` and ``stats`` kernels this engine's
+        ``loop`` and ``planner`` kernels call, before either of those is loaded.
+
+        A compiled caller carries its own copy of each kernel it calls, re-optimised with the caller
+        (a weak symbol); the process runs whichever definition it loaded first. Compiling a caller
+        always compiles its callees first, so without a cache the callees' own code runs; a caller
+        loaded from the cache before its callees would run its copy, whose float sums may differ
+        in the last bits. Loading the callees first keeps every path bit-identical (tested)."""
+        if self._callees_loaded:
+            return
+        import numba
+
+        kernels = _numba_kernels(self._rows[0].numel())
+        row, c = self._numpy[0], self._np_coef
+        step_args = (row, *self._kernel_coefficients(), 0.0, CHUNK)
+        stats_args = (row, c["lam"], c["lo"], c["hi"], 0.0, CHUNK)
+        for kernel, args in ((kernels["step"], step_args), (kernels["stats"], stats_args)):
+            kernel.compile(tuple(numba.typeof(a) for a in args))
+        self._callees_loaded = True
 
     def _kernel_coefficients(self) -> tuple[Any, Any, Any, Any]:
         """``(η, λ, lo, hi)`` as the numba step takes them: four scalars of the storage dtype when each
