@@ -273,5 +273,7 @@ def _build(parallel: bool) -> dict[str, Any]:
 
 
 #: ``{"parallel" | "serial": {"step", "stats", "loop", "planner": dispatcher}}`` (nothing is
-#: compiled until a kernel is first called with a new signature).
+#: compiled until a kernel is first called with a new signature). A caller of ``loop`` or
+#: ``planner`` loads ``step`` and ``stats`` with the same argument types first (see the module
+#: docstring), as :class:`mechanism.engines.fused.FusedAggregative` does.
 KERNELS: dict[str, dict[str, Any]] = {"parallel": _build(True), "serial": _build(False)}
