@@ -187,7 +187,7 @@ def markdown(payload: dict) -> str:
     """``agent_rules.md`` from the payload."""
     m = payload["machine"]
     lines = [f"# Other agent rules: analytic vs torch path vs compiled kernel ({m['cpu']}, {m['cores']} cores, "
-             f"torch {m['torch']}, numba {m['numba']})", "",
+             f"torch {m['torch']} on {m['threads']} threads, numba {m['numba']})", "",
              f"Load average before: {payload['load_before']}, after: {payload['load_after']}. float64, "
              f"Y = {Y}, λ = {LAM}, x0 uniform on [0, 2); medians of {payload['repeats']} interleaved repeats; "
              "speed-ups are against `run_planner(method=\"analytic\")` in the same run. X diff: max |X − X_analytic| "
@@ -206,9 +206,11 @@ def markdown(payload: dict) -> str:
 
 
 def run_bench_agent_rules(rules: list[str], ns: list[int], repeats: int = 3, quick: bool = False,
-                          out: str | Path = "runs/speed") -> dict:
-    """Every rule × N; the machine and the load before and after; writes ``OUT/agent_rules.json`` and
-    ``OUT/agent_rules.md`` and prints the report."""
+                          out: str | Path = "runs/speed", threads: int | None = None, name: str = "agent_rules") -> dict:
+    """Every rule × N (torch on ``threads`` intra-op threads if given); the machine and the load
+    before and after; writes ``OUT/NAME.json`` and ``OUT/NAME.md`` and prints the report."""
+    if threads is not None:
+        torch.set_num_threads(threads)
     cpu = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
            if line.startswith("model name")] if Path("/proc/cpuinfo").exists() else []
     payload = {"machine": {"cpu": cpu[0] if cpu else (platform.processor() or platform.machine()),
@@ -220,8 +222,8 @@ def run_bench_agent_rules(rules: list[str], ns: list[int], repeats: int = 3, qui
     payload["load_after"] = load()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "agent_rules.json").write_text(json.dumps(payload, indent=1))
-    (out / "agent_rules.md").write_text(markdown(payload))
+    (out / f"{name}.json").write_text(json.dumps(payload, indent=1))
+    (out / f"{name}.md").write_text(markdown(payload))
     print(markdown(payload))
-    print("wrote", out / "agent_rules.json", out / "agent_rules.md")
+    print("wrote", out / f"{name}.json", out / f"{name}.md")
     return payload

@@ -22,7 +22,8 @@ Ratios are to (a) in the same run (``--repeats`` interleaved rounds, medians); t
 sample, the load average before and after, the first-call (compile) seconds of each kernel and
 how far (b) and (c) end from (a)'s iterates. Noisy agents: the kernel takes the noise pre-drawn by
 torch from the policy's generator (numba's generator is not torch's, so a kernel drawing its own
-could not reproduce the stream). Writes ``OUT/agent_rules.json`` and ``OUT/agent_rules.md``.
+could not reproduce the stream). Writes ``OUT/NAME.json`` and ``OUT/NAME.md`` (``--name``, default
+``agent_rules``).
 """
 from __future__ import annotations
 
@@ -37,12 +38,15 @@ def main() -> None:
     ap.add_argument("--n-agents", type=sizes_list, default=[1000, 10000, 100000, 1000000],
                     help="comma-separated N (default 1e3,1e4,1e5,1e6)")
     ap.add_argument("--repeats", type=positive_int, default=3)
+    ap.add_argument("--threads", type=positive_int, default=None,
+                    help="torch intra-op threads (torch.set_num_threads; default: torch's own)")
+    ap.add_argument("--name", default="agent_rules", help="file stem of the outputs (default agent_rules)")
     ap.add_argument("--quick", action="store_true", help="tiny iteration counts: a smoke run, not a measurement")
     ap.add_argument("--out", type=output_dir, default="runs/speed")
     args = ap.parse_args()
     from experiments.bench_agent_rules import run_bench_agent_rules
 
-    run_bench_agent_rules(args.rules, args.n_agents, args.repeats, args.quick, args.out)
+    run_bench_agent_rules(args.rules, args.n_agents, args.repeats, args.quick, args.out, args.threads, args.name)
 
 
 if __name__ == "__main__":

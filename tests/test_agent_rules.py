@@ -129,14 +129,19 @@ def test_scalar_coefficients_strides_and_true_types(rule):
         _assert_same_run(ref, fast, float(x0.abs().max()))
 
 
-def test_auto_takes_a_rule_kernel_for_long_runs_only_when_its_compile_pays(monkeypatch):
+def test_auto_takes_a_rule_kernel_for_long_runs_only_whatever_was_compiled_before():
     problem, x0 = _problem(), _start(1)
     long = run_planner(problem, POLICIES["heavy_ball"](), x0, max_iters=RULE_MIN_ITERATIONS, record_actions=False)
     assert long.engine == "rule-numba-heavy_ball"
     assert rules.rule_kernel_compiled("heavy_ball")
-    monkeypatch.setattr("mechanism.core.planner.rule_kernel_compiled", lambda rule: False)
     short = run_planner(problem, POLICIES["heavy_ball"](), x0, max_iters=50, record_actions=False)
-    assert short.engine == "analytic"
+    assert short.engine == "analytic"  # the choice depends on the arguments only: the same bits in any process
+    two_rows = run_planner(problem, POLICIES["heavy_ball"](), _start(2), max_iters=RULE_MIN_ITERATIONS // 2,
+                           record_actions=False)
+    assert two_rows.engine == "rule-numba-heavy_ball"  # max_iters × B
+    torch_backend = run_planner(problem, POLICIES["heavy_ball"](), x0, max_iters=RULE_MIN_ITERATIONS,
+                                record_actions=False, backend="torch")
+    assert torch_backend.engine == "analytic"
     br = BestResponseAgents(damping=0.1)
     assert run_planner(problem, br, x0, max_iters=0).engine.startswith("fused-")  # the gradient kernel
     # what the kernels do not implement stays on the analytic path
@@ -157,6 +162,8 @@ def test_what_the_kernels_cannot_run_is_refused_before_any_state_changes():
         run_planner(problem, SatisficingAgents(ETA, effort_cost=lambda T: T), x0, method="fused")
     with pytest.raises(InvalidParameterError, match="BestResponseAgents \\(sequential\\)"):
         run_planner(problem, BestResponseAgents(schedule="sequential"), x0, method="fused")
+    with pytest.raises(InvalidParameterError, match="backend='torch' runs the gradient kernel only"):
+        run_planner(problem, MomentumAgents(ETA), x0, method="fused", backend="torch")
     from mechanism import nonconvex_problem
     with pytest.raises(InvalidParameterError, match="fused family"):
         run_planner(nonconvex_problem(), MomentumAgents(0.01), torch.zeros(2), method="fused")

@@ -34,9 +34,9 @@ from .fused import CHUNK, PARALLEL_MIN_CHUNKS, _compact, _numba_broadcast_helper
 
 __all__ = ["RuleKernel", "rule_kernel_unavailable_reason", "rule_name", "RULE_MIN_ITERATIONS"]
 
-# Below this many iterations (times batch rows) method="auto" keeps the analytic path unless this
-# process has already compiled the rule's kernel: the compile (about 1-3 s per rule on 2 loaded cores,
-# results/speed/agent_rules.json) costs more than a short run saves (tens of µs per iteration).
+# Below this many iterations (times batch rows) run_planner's method="auto" keeps the analytic path:
+# the compile (about 1-2 s per rule on 2 loaded cores, results/speed/agent_rules.json) costs more than
+# a short run saves (about 0.1 ms per iteration at N <= 1e4).
 RULE_MIN_ITERATIONS = 5_000
 
 _KERNELS: dict[str, Any] = {}
@@ -72,7 +72,7 @@ def rule_kernel_unavailable_reason(problem: Any, policy: Any) -> str | None:
 
 
 def rule_kernel_compiled(rule: str) -> bool:
-    """Whether this process has already compiled the kernel of ``rule`` (then it costs nothing)."""
+    """Whether this process has already compiled the (serial) kernel of ``rule``."""
     return bool(_KERNELS) and bool(_KERNELS["serial"]["loop_" + rule].signatures)
 
 
