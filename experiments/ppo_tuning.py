@@ -49,7 +49,7 @@ from baselines.ppo_experiment import ONE_SHOT_DEFAULTS
 from .benchmark.scenarios import scenarios
 
 __all__ = ["SPACE", "FULL_BATCH", "TARGET_GAP", "FAMILY_SCENARIOS", "run_sweep", "trial_config", "resolve_params",
-           "study_name", "journal_storage"]
+           "study_name", "journal_storage", "check_space_params"]
 
 #: the batch-size choice "the whole rollout" (n_steps × n_envs × N agent-steps: one minibatch per epoch)
 FULL_BATCH = "full"
@@ -87,6 +87,25 @@ def trial_config(trial: Any) -> dict[str, Any]:
             "n_envs": trial.suggest_categorical("n_envs", SPACE["n_envs"]),
             "ent_coef": trial.suggest_categorical("ent_coef", SPACE["ent_coef"]),
             "log_std_init": trial.suggest_float("log_std_init", *SPACE["log_std_init"])}
+
+
+def check_space_params(params: Any, option: str = "params") -> None:
+    """Refuse a configuration that is not a dict over :data:`SPACE`'s keys with values in its ranges
+    (``InvalidParameterError`` naming ``option``, the key and the value)."""
+    from mechanism.errors import InvalidParameterError
+
+    if not isinstance(params, dict):
+        raise InvalidParameterError(f"{option} must be a dict of hyperparameters, got {params!r}")
+    for key, value in params.items():
+        if key not in SPACE:
+            raise InvalidParameterError(f"{option}: unknown hyperparameter {key!r} (known: {sorted(SPACE)})")
+        allowed = SPACE[key]
+        if key in ("learning_rate", "log_std_init"):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and allowed[0] <= value <= allowed[1]
+        else:
+            ok = value in allowed and not isinstance(value, bool)
+        if not ok:
+            raise InvalidParameterError(f"{option}: {key}={value!r} is outside the search space {allowed!r}")
 
 
 def resolve_params(params: dict[str, Any], n_agents: int) -> dict[str, Any]:
@@ -175,14 +194,26 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
               max_trials: int = 50, sampler_seed: int = 0, n_startup_trials: int = 4,
               warm_start: dict[str, list[dict[str, Any]]] | None = None,
               progress: Callable[[str], None] | None = None, storage: Any = None,
-              target_gap: float = TARGET_GAP) -> dict[str, Any]:
+              target_gap: float = TARGET_GAP, enqueue: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Tune one-shot team-reward PPO per family; returns every completed trial (earlier ones first,
     marked ``"earlier": True``) and the chosen configurations. ``max_trials`` counts the trials of
     this sweep (with ``storage``: every process's, and those of the runs it resumes), not the
     warm-start ones; ``time_budget_s`` is this process's. Each trial also records the agent-steps and
     seconds to ``target_gap`` (not optimised); a chosen ``batch_size="full"`` is written as the number
-    it stands for on the family's env (``batch_size_choice`` keeps ``"full"``)."""
+    it stands for on the family's env (``batch_size_choice`` keeps ``"full"``).
+
+    ``enqueue``: configurations to try first in each new study (not in a resumed one), each a dict
+    over :data:`SPACE`'s keys; keys it leaves out are taken from the family's best warm-start trial
+    (without warm start: from the defaults). ``{"batch_size": "full"}`` tries the best earlier
+    configuration with one full-rollout minibatch.
+
+    A suggested configuration whose one rollout (``n_steps × n_envs × N`` agent-steps) is larger
+    than ``timesteps`` is pruned without training (it would train more agent-steps than the others
+    get); the payload lists them under ``pruned``."""
     import optuna
+
+    for extra in enqueue:
+        check_space_params(extra, option="enqueue")
 
     if n_startup_trials < 1:
         raise ValueError(f"n_startup_trials must be >= 1, got {n_startup_trials!r}")
@@ -191,9 +222,10 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warm_start = warm_start or {}
     defaults = {k: asdict(ONE_SHOT_DEFAULTS)[k] for k in SPACE}
-    studies, envs = {}, {}
+    studies, envs, n_agents = {}, {}, {}
     for fam in families:
         sc = scenarios("quick", keys=[FAMILY_SCENARIOS[fam]])[0]
+        n_agents[fam] = sc.n_agents
         envs[fam] = (sc.env_id, {**sc.env_kwargs, "mode": "one_shot", "reward_mode": "team"})
         sampler = optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=n_startup_trials)
         studies[fam] = optuna.create_study(direction="minimize", sampler=sampler, storage=storage,
@@ -205,6 +237,9 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
         _warm_start(studies[fam], earlier)
         if not earlier:
             studies[fam].enqueue_trial(defaults)
+        base = {**_BEFORE, **min(earlier, key=lambda t: t["objective"])["params"]} if earlier else defaults
+        for extra in enqueue:
+            studies[fam].enqueue_trial({**base, **extra})
     began = time.perf_counter()
 
     def completed(fam: str, new_only: bool = False) -> list[Any]:
@@ -214,6 +249,10 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
     def objective_for(fam: str):
         def objective(trial):
             params = trial_config(trial)
+            rollout = int(params["n_steps"]) * int(params["n_envs"]) * n_agents[fam]
+            if rollout > timesteps:  # one rollout would train more agent-steps than the budget gives
+                trial.set_user_attr("pruned_because", f"rollout {rollout:,} agent-steps > budget {timesteps:,}")
+                raise optuna.TrialPruned()
             out = _score(params, *envs[fam], seeds, timesteps, target_gap)
             for key in ("per_seed", "target_gap", "steps_to_target", "seconds_to_target"):
                 trial.set_user_attr(key, out[key])
@@ -227,9 +266,11 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
         for fam in todo:
             studies[fam].optimize(objective_for(fam), n_trials=1)
             if progress is not None:
-                last = completed(fam)[-1] if completed(fam) else None
-                progress(f"{fam} trial {len(completed(fam, new_only=True))}/{max_trials}: "
-                         + (f"{last.value:.2f}" if last is not None else "failed"))
+                last = studies[fam].trials[-1]
+                shown = (f"{last.value:.2f}" if last.state == optuna.trial.TrialState.COMPLETE
+                         else f"pruned ({last.user_attrs['pruned_because']})" if "pruned_because" in last.user_attrs
+                         else "failed")
+                progress(f"{fam} trial {len(completed(fam, new_only=True))}/{max_trials}: {shown}")
     trials = {fam: [_record(t) for t in sorted(completed(fam), key=lambda t: t.number)] for fam in families}
     chosen = {}
     for fam in families:
@@ -250,6 +291,10 @@ def run_sweep(families: Sequence[str], seeds: Sequence[int], timesteps: int, tim
             "sampler": f"optuna.samplers.TPESampler(seed={sampler_seed}, n_startup_trials={n_startup_trials}); "
                        "first trial = previous defaults",
             "warm_started": {f: sum(t["earlier"] for t in trials[f]) for f in families},
+            "enqueued": [dict(e) for e in enqueue],
+            "pruned": {f: [{"params": dict(t.params), "because": t.user_attrs.get("pruned_because")}
+                           for t in studies[f].get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))]
+                       for f in families},
             "studies": {f: study_name(f, seeds, timesteps) for f in families} if storage else None,
             "trials": trials, "configs": chosen}
 

@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(several FILEs: parts of one run split by --scenarios, merged)")
     parser.add_argument("--estimate-from", type=_json_file, default=None, metavar="FILE",
                         help="run nothing: estimate this configuration's run time from FILE's measured runs")
+    parser.add_argument("--ppo-tuned", type=existing_file, nargs="+", default=None, metavar="FILE",
+                        help="PPO's tuned hyperparameters: these files in order, a later one's entry replacing "
+                             "an earlier one's (default results/ppo_tuned.json); runs whose hyperparameters "
+                             "differ from the default's get their own record keys")
     again = add_resume_options(parser, "runs")
     again.add_argument("--report-only", action="store_true",
                        help="run nothing: rebuild the report from OUT/records (naming the runs still missing)")
@@ -85,6 +89,8 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
     parser = parser or build_parser()
     args = parser.parse_args(argv)
     check_seeds(parser, "--seeds", args.seeds)
+    if args.ppo_tuned and (args.from_json or args.estimate_from):
+        parser.error("argument --ppo-tuned: only for runs (not with --from-json or --estimate-from)")
     if args.scheduler and args.engine != "dask":
         parser.error(f"argument --scheduler: {args.scheduler!r} needs --engine dask")
     from experiments.benchmark import merge_payloads, scenarios

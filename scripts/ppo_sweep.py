@@ -63,8 +63,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sampler-seed", type=nonnegative_int, default=0,
                         help="TPE's seed (default 0); give each parallel process its own")
     parser.add_argument("--fresh", action="store_true", help="delete this sweep's studies in the storage first")
+    parser.add_argument("--enqueue", type=_json_dict, nargs="+", default=(), metavar="JSON",
+                        help="configurations to try first in a new study, e.g. '{\"batch_size\": \"full\"}'; "
+                             "keys left out come from the best warm-start trial (--continue-from) or the defaults")
     args = parser.parse_args(argv)
     check_seeds(parser, "--seeds", args.seeds, at_least=3)
+    if args.enqueue:
+        from experiments.ppo_tuning import check_space_params
+        from mechanism.errors import InvalidParameterError
+
+        try:
+            for extra in args.enqueue:
+                check_space_params(extra, option="--enqueue")
+        except InvalidParameterError as exc:
+            parser.error(f"argument {exc}")
     from experiments.jobs import OutputError, validate_out_dir, write_json_atomic
     from experiments.ppo_tuning import merge_sweeps, sweep_markdown
     from mbi_envs.evaluation import json_safe
@@ -88,6 +100,17 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{key}: objective {cfg['objective']:.2f} (default {cfg['default_objective']:.2f}, "
               f"{cfg['trials']} trials): {cfg}")
     print(f"{result['seconds'] / 60:.1f} min; wrote {args.out} (and .md) and {args.tuned}")
+
+
+def _json_dict(text: str) -> dict:
+    """A JSON object given on the command line."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {text!r} ({exc})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+    return value
 
 
 def _sweep(args: argparse.Namespace) -> dict:
@@ -114,7 +137,8 @@ def _sweep(args: argparse.Namespace) -> dict:
         with stop_on_signals():
             result = run_sweep(args.families, args.seeds, args.timesteps, 60 * args.time_budget_min, args.max_trials,
                                sampler_seed=args.sampler_seed, n_startup_trials=args.n_startup_trials,
-                               warm_start=earlier, progress=lambda s: print(s, flush=True), storage=storage)
+                               warm_start=earlier, progress=lambda s: print(s, flush=True), storage=storage,
+                               enqueue=args.enqueue)
     except Stopped as stop:
         print(f"\nstopped by {signal.Signals(stop.signum).name}: the completed trials are in {where}; to resume, "
               "rerun the same command", file=sys.stderr, flush=True)

@@ -11,7 +11,8 @@ from experiments.ppo_tuning import journal_storage, run_sweep
 def test_a_rerun_on_the_same_storage_resumes_the_study(tmp_path):
     pytest.importorskip("optuna")
     path = str(tmp_path / "sweep.journal")
-    kw = dict(families=["symmetric_small"], seeds=[0, 1, 2], timesteps=64, time_budget_s=600, n_startup_trials=1)
+    kw = dict(families=["symmetric_small"], seeds=[0, 1, 2], timesteps=1024, time_budget_s=600,
+              n_startup_trials=1)  # 1024 ≥ every rollout at N = 2 (128 × 4 × 2): no trial is pruned
     first = run_sweep(**kw, max_trials=1, storage=journal_storage(path))
     assert [t["number"] for t in first["trials"]["symmetric_small"]] == [0]
     second = run_sweep(**kw, max_trials=2, storage=journal_storage(path))  # e.g. after a kill: goes on

@@ -71,3 +71,58 @@ def test_a_full_batch_trial_trains_on_the_whole_rollout_and_records_seconds_to_t
     assert out["steps_to_target"] == 0 and out["target_gap"] == 1e9 and seed["agent_steps_per_s"] > 0
     never = _score(params, *env, seeds=[0], timesteps=64, target_gap=1e-300)
     assert never["steps_to_target"] is None and never["seconds_to_target"] is None
+
+
+@pytest.mark.parametrize("bad, words", [({"batch_size": 100}, "batch_size=100"), ({"lr": 1e-3}, "unknown hyperparameter 'lr'"),
+                                         ({"learning_rate": 1.0}, "learning_rate=1.0"), ([1], "must be a dict"),
+                                         ({"n_envs": True}, "n_envs=True")])
+def test_enqueued_configurations_are_checked_against_the_space(bad, words):
+    from experiments.ppo_tuning import check_space_params
+    from mechanism.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=words.replace("(", r"\(").replace("[", r"\[")):
+        check_space_params(bad, option="enqueue")
+    check_space_params({"batch_size": "full", "n_envs": 4, "learning_rate": 1e-3})
+
+
+@pytest.mark.slow
+def test_an_enqueued_change_runs_first_on_the_best_earlier_trial(tmp_path):
+    """``enqueue=[{"batch_size": "full"}]`` tries the best warm-start configuration with a full batch."""
+    pytest.importorskip("optuna")
+    from experiments.ppo_tuning import run_sweep
+
+    out = run_sweep(["symmetric_small"], [0, 1, 2], 64, 600, max_trials=1, n_startup_trials=1,
+                    warm_start={"symmetric_small": EARLIER}, enqueue=[{"batch_size": "full"}])
+    new = [t for t in out["trials"]["symmetric_small"] if not t["earlier"]]
+    assert len(new) == 1 and new[0]["params"] == {**EARLIER[1]["params"], "n_envs": 1, "batch_size": "full"}
+    assert all(s["batch_size"] == 16 * 2 for s in new[0]["per_seed"])  # n_steps 16 × N = 2: the whole rollout
+    assert out["enqueued"] == [{"batch_size": "full"}]
+
+
+@pytest.mark.parametrize("text, words", [("{bad", "not JSON"), ("[1]", "expected a JSON object"),
+                                          ('{"batch_size": 7}', "batch_size=7")])
+def test_ppo_sweep_refuses_a_bad_enqueue_before_running(text, words, tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("ppo_sweep", Path(__file__).resolve().parents[1] / "scripts" / "ppo_sweep.py")
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    with pytest.raises(SystemExit):
+        sweep.main(["--enqueue", text, "--out", str(tmp_path / "s.json"), "--tuned", str(tmp_path / "t.json")])
+    err = capsys.readouterr().err
+    assert "--enqueue" in err and words in err and not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_a_rollout_larger_than_the_budget_is_pruned_not_trained():
+    pytest.importorskip("optuna")
+    from experiments.ppo_tuning import run_sweep
+
+    # N = 2: n_steps 64 × n_envs 4 × 2 = 512 agent-steps > 300: pruned; the warm-start best (n_steps 16) runs
+    out = run_sweep(["symmetric_small"], [0, 1, 2], 300, 600, max_trials=1, n_startup_trials=1,
+                    warm_start={"symmetric_small": EARLIER}, enqueue=[{"n_steps": 64, "n_envs": 4}, {"n_envs": 2}])
+    assert out["pruned"]["symmetric_small"] == [{"params": {**EARLIER[1]["params"], "n_steps": 64, "n_envs": 4},
+                                                 "because": "rollout 512 agent-steps > budget 300"}]
+    new = [t for t in out["trials"]["symmetric_small"] if not t["earlier"]]
+    assert [t["params"]["n_envs"] for t in new] == [2]

@@ -40,7 +40,8 @@ def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> No
             write_outputs(args.from_json, args.out)
         return
     scenario_list = scenarios(mode, args.budget, args.scenarios)
-    jobs = with_costs(benchmark_jobs(mode, args.budget, scenario_list, seeds), scenario_list)
+    ppo_tuned = [str(p) for p in args.ppo_tuned] if getattr(args, "ppo_tuned", None) else None
+    jobs = with_costs(benchmark_jobs(mode, args.budget, scenario_list, seeds, ppo_tuned), scenario_list)
     with session(parser, args.out, status=records_status(args.out, jobs, "runs")):
         began = time.perf_counter()
         if args.report_only:
@@ -74,6 +75,7 @@ def _config(args: argparse.Namespace, mode: str, seeds: list[int], scenario_list
     meta = run_metadata()
     return {"mode": mode, "budget": args.budget, "seeds": seeds, "scenarios": [s.key for s in scenario_list],
             "total_seconds": recorded_seconds(args.out, jobs), "planned_runs": len(jobs), "torch_threads": 1,
+            "ppo_tuned": [str(p) for p in args.ppo_tuned] if getattr(args, "ppo_tuned", None) else None,
             "workers": args.workers, "engine": args.engine, "unfinished": missing,
             "wall_seconds_last_session": time.perf_counter() - began,
             "machine": f"{meta['cpu_model']}, {meta['cpu_count']} CPU cores, python {meta['python']}, "

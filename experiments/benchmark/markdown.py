@@ -11,7 +11,7 @@ from .headline import headline, summarize
 from .records import RunRecord
 from .scenarios import EPSILONS, BenchScenario
 
-__all__ = ["to_markdown", "build_payload", "refresh_payload", "merge_payloads", "headline_table", "headline_matrix",
+__all__ = ["to_markdown", "build_payload", "refresh_payload", "merge_payloads", "headline_table", "headline_matrix", "ppo_configurations",
            "fmt", "cell"]
 
 SCHEMA_VERSION = 2
@@ -142,6 +142,36 @@ def _scenario_section(scenario: dict[str, Any], rows: list[dict[str, Any]]) -> l
     return lines + [""]
 
 
+_PPO_SHOWN = ("learning_rate", "lr_schedule", "batch_size", "n_steps", "n_envs", "ent_coef", "log_std_init")
+
+
+def ppo_configurations(records: Sequence[dict[str, Any]]) -> list[str]:
+    """The table of which hyperparameters each PPO row used and where they came from: one line per
+    (scenario, PPO variant, configuration); seeds that share a configuration share a line."""
+    rows: dict[tuple, list[int]] = {}
+    for r in records:
+        if r.get("family") != "ppo":
+            continue
+        p, c = r["params"], r["params"].get("config", {})
+        shown = tuple(fmt(c.get(k), 2) if isinstance(c.get(k), float) else str(c.get(k)) for k in _PPO_SHOWN)
+        rows.setdefault((r["scenario"], r["contender"], p.get("hyperparameters"), p.get("env_path"), shown),
+                        []).append(int(r["seed"]))
+    if not rows:
+        return []
+    lines = ["## PPO configurations", "",
+             "Which hyperparameters each PPO row used and why: `results/ppo_tuned*.json: <family>/<mode>/<reward>` "
+             "is the configuration the tuning sweep chose for that scenario family (docs/ppo.md: objective, budget, "
+             "trials); `baselines.ppo_experiment.*_DEFAULTS` means that variant was not tuned. `batch` is SB3's "
+             "minibatch size (the rollout is n_steps × n_envs × N agent-steps).", "",
+             "| scenario | PPO variant | seeds | source | env path | " + " | ".join(
+                 k.replace("learning_rate", "lr").replace("log_std_init", "log-std").replace("batch_size", "batch")
+                 for k in _PPO_SHOWN) + " |", "|---|---|---|---|---|" + "---|" * len(_PPO_SHOWN)]
+    for (scenario, contender, source, path, shown), seeds in rows.items():
+        lines.append(f"| {scenario} | {contender} | {', '.join(map(str, sorted(seeds)))} | {source} | {path} | "
+                     + " | ".join(shown) + " |")
+    return lines + [""]
+
+
 def _unfinished(cfg: dict[str, Any]) -> list[str]:
     """A resumable run's report says which planned runs have no record (docs/long_runs.md)."""
     missing = cfg.get("unfinished") or []
@@ -176,7 +206,8 @@ def to_markdown(payload: dict[str, Any]) -> str:
               "winner (MBI's seeds won / seeds compared).", ""]
     lines += headline_matrix(payload["headline"]) + ["", "In full:", ""]
     lines += headline_table(payload["headline"]) + [""] + _ppo_wins(payload["headline"])
-    lines += ["", "## Final metrics per scenario and contender", ""]
+    lines += ["", *ppo_configurations(payload["records"])]
+    lines += ["## Final metrics per scenario and contender", ""]
     for scenario in payload["scenarios"]:
         rows = [s for s in payload["summary"] if s["scenario"] == scenario["key"]]
         if rows:

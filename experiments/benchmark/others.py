@@ -6,7 +6,7 @@ import math
 import time
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from baselines.classical import CentralizedPolicy, NashPolicy
 
@@ -14,15 +14,39 @@ from .mbi import Contender
 from .records import RunRecord, best, curve, env_episode, fine_reach, record_from_episode, relative, time_to_accuracy
 from .scenarios import BenchScenario
 
-__all__ = ["PPOContender", "ClassicalContender", "TUNED_PATH", "load_tuned", "exact_budget"]
+__all__ = ["PPOContender", "ClassicalContender", "TUNED_PATH", "load_tuned", "tuned_differs", "exact_budget"]
 
 TUNED_PATH = Path(__file__).resolve().parents[2] / "results" / "ppo_tuned.json"
 
 
-def load_tuned(path: Path = TUNED_PATH) -> dict[str, Any]:
+def load_tuned(path: Path | Sequence[Path] = TUNED_PATH) -> dict[str, Any]:
     """The tuned PPO configurations (``results/ppo_tuned.json``: ``{"configs": {"<family>/<mode>/<reward>":
-    {hyperparameters}}}``), or ``{}`` when there is no such file."""
-    return json.loads(path.read_text()).get("configs", {}) if path.is_file() else {}
+    {hyperparameters}}}``), or ``{}`` when there is no such file. Several paths are read in order and
+    joined, a later file's entry replacing an earlier one's (e.g. the issue-10 tuning, then a re-tune of
+    one family); each entry gains ``"source": "<file>: <key>"``."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    configs: dict[str, Any] = {}
+    for p in map(Path, paths):
+        if p.is_file():
+            for key, entry in json.loads(p.read_text()).get("configs", {}).items():
+                configs[key] = {**entry, "source": f"{_shown(p)}: {key}"}
+    return configs
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it is inside it (how records name their source)."""
+    try:
+        return str(path.resolve().relative_to(TUNED_PATH.parents[1]))
+    except ValueError:
+        return str(path)
+
+
+def tuned_differs(key: str, tuned: dict[str, Any], reference: dict[str, Any] | None = None) -> bool:
+    """Whether ``tuned``'s hyperparameters for ``key`` differ from ``reference``'s (default: the
+    committed ``results/ppo_tuned.json``): such a PPO run is a different job (a different record key)."""
+    reference = load_tuned() if reference is None else reference
+    strip = lambda e: None if e is None else {k: v for k, v in e.items() if k != "source"}  # noqa: E731
+    return strip(tuned.get(key)) != strip(reference.get(key))
 
 
 def exact_budget(total: int, rollout: int, n_evals: int) -> tuple[int, int]:
@@ -36,8 +60,9 @@ def exact_budget(total: int, rollout: int, n_evals: int) -> tuple[int, int]:
 class PPOContender(Contender):
     """SB3 PPO (``baselines.ppo.train_ppo``), one shared policy, evaluated while it trains.
 
-    Hyperparameters: the tuned configuration of the scenario's family from ``results/ppo_tuned.json``
-    when there is one, else ``baselines.ppo_experiment``'s defaults (named in the record). Where the
+    Hyperparameters: the tuned configuration of the scenario's family from ``tuned`` (default
+    ``results/ppo_tuned.json``; see :func:`load_tuned`) when there is one, else
+    ``baselines.ppo_experiment``'s defaults (named in the record). Where the
     scenario asks for it (``ppo_vectorized``), PPO trains through the batched env with
     ``ppo_copies`` copies; evaluation always runs on the dict env, as for every contender."""
 
@@ -51,17 +76,21 @@ class PPOContender(Contender):
     def applies_to(self, scenario: BenchScenario) -> bool:
         return scenario.ppo_timesteps > 0 and (self.mode, self.reward_mode) in scenario.ppo_variants
 
+    def tuning_key(self, scenario: BenchScenario) -> str:
+        """``"<family>/<mode>/<reward>"``: the entry of the tuned file this contender reads."""
+        return f"{scenario.family}/{self.mode}/{self.reward_mode}"
+
     def config(self, scenario: BenchScenario, seed: int):
         """The PPOConfig for ``scenario`` and its source (``"tuned: key"`` or ``"defaults: name"``)."""
         from baselines.ppo_experiment import ITERATIVE_DEFAULTS, ONE_SHOT_DEFAULTS
 
         base = ONE_SHOT_DEFAULTS if self.mode == "one_shot" else ITERATIVE_DEFAULTS
         source = "baselines.ppo_experiment." + ("ONE_SHOT_DEFAULTS" if self.mode == "one_shot" else "ITERATIVE_DEFAULTS")
-        key = f"{scenario.family}/{self.mode}/{self.reward_mode}"
+        key = self.tuning_key(scenario)
         if key in self.tuned:
             known = {f.name for f in fields(base)}
             base = replace(base, **{k: v for k, v in self.tuned[key].items() if k in known})
-            source = f"results/ppo_tuned.json: {key}"
+            source = self.tuned[key].get("source", f"results/ppo_tuned.json: {key}")
         if scenario.ppo_vectorized:
             base = replace(base, vectorized=True, n_envs=scenario.ppo_copies)
         rollout = base.n_steps * base.n_envs * scenario.n_agents

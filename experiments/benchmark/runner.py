@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -11,18 +12,22 @@ from mbi_envs.evaluation import json_safe
 from ..jobs import Job
 
 from .mbi import Contender, MBIContender
-from .others import ClassicalContender, PPOContender
+from .others import ClassicalContender, PPOContender, load_tuned, tuned_differs
 from .records import RunRecord
 from .scenarios import BenchScenario
 
 __all__ = ["default_contenders", "run_benchmark", "planned_runs", "estimate_runtime", "benchmark_jobs", "run_job"]
 
 
-def default_contenders() -> list[Contender]:
-    """Every contender of the benchmark (PPO variants apply only where a scenario budgets them)."""
+def default_contenders(ppo_tuned: Sequence[str] | None = None) -> list[Contender]:
+    """Every contender of the benchmark (PPO variants apply only where a scenario budgets them).
+    ``ppo_tuned``: the tuned-hyperparameter files PPO reads (:func:`load_tuned`; default
+    ``results/ppo_tuned.json``)."""
+    tuned = load_tuned([Path(p) for p in ppo_tuned]) if ppo_tuned else None
     return [*(MBIContender(k) for k in MBIContender.KINDS),
-            PPOContender("one_shot", "team"), PPOContender("one_shot", "difference"),
-            PPOContender("iterative", "team"), ClassicalContender("centralized"), ClassicalContender("nash")]
+            *(PPOContender(mode, reward, tuned=tuned)
+              for mode, reward in (("one_shot", "team"), ("one_shot", "difference"), ("iterative", "team"))),
+            ClassicalContender("centralized"), ClassicalContender("nash")]
 
 
 def run_benchmark(scenario_list: Sequence[BenchScenario], seeds: Sequence[int],
@@ -43,13 +48,30 @@ def run_benchmark(scenario_list: Sequence[BenchScenario], seeds: Sequence[int],
 
 
 def benchmark_jobs(mode: str, budget: float, scenario_list: Sequence[BenchScenario],
-                   seeds: Sequence[int]) -> list[Job]:
+                   seeds: Sequence[int], ppo_tuned: Sequence[str] | None = None) -> list[Job]:
     """The benchmark as a job set, in :func:`run_benchmark`'s order: one :class:`~experiments.jobs.Job`
     per (scenario, applicable default contender, seed), configured by ``mode``, ``budget``, the
-    scenario key, the contender name and the seed (the key of its record file)."""
-    return [Job(run_job, {"mode": mode, "budget": float(budget), "scenario": s.key, "contender": c.name,
-                          "seed": int(seed)}, label=f"{s.key} {c.name} seed {seed}")
-            for s in scenario_list for c in default_contenders() if c.applies_to(s) for seed in seeds]
+    scenario key, the contender name and the seed (the key of its record file).
+
+    With ``ppo_tuned`` (tuned-hyperparameter files, :func:`load_tuned`), a PPO job whose
+    hyperparameters differ from the committed ``results/ppo_tuned.json``'s carries them (and the
+    entry they came from) in its config, so its record key differs from the default run's and a
+    folder never mixes the two; every other job keeps its key (its records can be shared)."""
+    reference = load_tuned()
+    tuned = load_tuned([Path(p) for p in ppo_tuned]) if ppo_tuned else reference
+    jobs = []
+    for s in scenario_list:
+        for c in default_contenders():
+            if not c.applies_to(s):
+                continue
+            extra = {}
+            if isinstance(c, PPOContender) and tuned_differs(c.tuning_key(s), tuned, reference):
+                entry = dict(tuned.get(c.tuning_key(s), {}))
+                extra = {"hyperparameters_from": entry.pop("source", None), "hyperparameters": entry}
+            jobs += [Job(run_job, {"mode": mode, "budget": float(budget), "scenario": s.key, "contender": c.name,
+                                   "seed": int(seed), **extra}, label=f"{s.key} {c.name} seed {seed}")
+                     for seed in seeds]
+    return jobs
 
 
 def run_job(config: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +80,11 @@ def run_job(config: dict[str, Any]) -> dict[str, Any]:
 
     scenario = scenarios(config["mode"], config["budget"], [config["scenario"]])[0]
     contender = next(c for c in default_contenders() if c.name == config["contender"])
+    if "hyperparameters" in config:  # a PPO job with hyperparameters other than the committed tuning's
+        key = contender.tuning_key(scenario)
+        entry = {**config["hyperparameters"], "source": config["hyperparameters_from"]}
+        contender = PPOContender(contender.mode, contender.reward_mode, contender.n_evals,
+                                 tuned={key: entry} if config["hyperparameters"] else {})
     return json_safe(asdict(contender.run(scenario, int(config["seed"]))))
 
 
