@@ -180,3 +180,21 @@ def test_what_the_kernels_cannot_run_is_refused_before_any_state_changes():
     with pytest.raises(InvalidParameterError, match="max_iters"):
         run_planner(problem, MomentumAgents(ETA), x0, max_iters=-1, method="fused")
     assert torch.equal(x0, before)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", sorted(POLICIES))
+def test_per_agent_steps_and_bounds(rule):
+    """One step size and one pair of bounds per agent (the kernels' array specialisation)."""
+    problem = aggregative_problem(N, Y=6.0, lam=LAM, lower=torch.linspace(0.0, 0.2, N).reshape(N, 1),
+                                  upper=torch.linspace(0.9, 1.5, N).reshape(N, 1))
+    steps = ETA * torch.linspace(0.5, 1.0, N, dtype=torch.float64)
+    make = {"heavy_ball": lambda: MomentumAgents(0.3 * steps, beta=0.7),
+            "nesterov": lambda: MomentumAgents(0.3 * steps, beta=0.7, nesterov=True),
+            "best_response": lambda: BestResponseAgents(curvature=torch.linspace(3.0, 4.0, N), damping=0.2),
+            "noisy": lambda: NoisyAgents(steps, noise_std=1e-3, seed=2),
+            "satisficing": lambda: SatisficingAgents(steps, time_cost=1e-6, curvature=None)}[rule]
+    x0 = _start()
+    runs = [run_planner(problem, make(), x0, method=m, max_iters=400, eps=0.0, tau=0.0, record_every=5,
+                        check_every=7) for m in ("analytic", "fused")]
+    _assert_same_run(*runs, float(x0.abs().max()))

@@ -451,9 +451,10 @@ def run_planner(problem: Problem, policy: AgentPolicy, x0: Any, *, max_iters: in
         progress: show a tqdm progress bar.
         check_every: run the stopping tests (a host sync; the KKT residual is one more pass
             over X) every this many iterations.
-        keep_last_finite: fused method only: keep a copy of X at each check so that a diverged
-            run returns the last checked finite state (costs one copy per check and 2× memory;
-            ``False`` returns the state where divergence was found).
+        keep_last_finite: fused gradient kernel only: keep a copy of X at each check so that a
+            diverged run returns the last checked finite state (costs one copy per check and 2×
+            memory; ``False`` returns the state where divergence was found). The rule kernels,
+            like the analytic path, always keep it.
         backend: fused method only: ``"auto"``, ``"numba"`` (CPU) or ``"torch"`` (the gradient
             kernel only: the rule kernels are numba).
         all_reduce: fused method only: sums partial sums over processes (set by
