@@ -62,7 +62,7 @@ from mechanism.errors import InvalidParameterError
 
 from .ppo import PPOConfig, torch_threads
 
-__all__ = ["ActorCritic", "TorchPPOPolicy", "TorchPPOResult", "train_torch_ppo", "minibatch_size", "gae", "update"]
+__all__ = ["ActorCritic", "TorchPPOPolicy", "TorchPPOResult", "train_torch_ppo", "minibatch_size", "gae", "update", "torchrl_loss", "LOSSES"]
 
 
 def minibatch_size(batch_size: int, rollout: int) -> int:
@@ -189,12 +189,13 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, episode_starts: torch.Tenso
 
 
 def update(model: ActorCritic, optim: torch.optim.Optimizer, buffer: tuple[torch.Tensor, ...], config: PPOConfig,
-           batch: int, generator: torch.Generator) -> None:
+           batch: int, generator: torch.Generator, loss_module: Any = None) -> None:
     """SB3's ``PPO.train`` for one rollout: ``config.n_epochs`` passes in minibatches of ``batch``
     (a random permutation per epoch unless ``batch`` is the whole rollout) over ``buffer`` =
     ``(obs (T, M, obs_dim), actions (T, M, d), old log-probs, advantages, returns)`` (the last three
     ``(T, M)``): normalised advantages, clipped surrogate, ``mse`` value loss, entropy bonus,
-    global-norm gradient clipping, one optimiser step per minibatch."""
+    global-norm gradient clipping, one optimiser step per minibatch. With ``loss_module`` (from
+    :func:`torchrl_loss`) TorchRL's ``ClipPPOLoss`` computes the three loss terms instead."""
     obs, actions = buffer[0], buffer[1]
     n = obs.shape[0] * obs.shape[1]
     flat = (obs.reshape(n, -1), actions.reshape(n, -1), *(x.reshape(n) for x in buffer[2:]))
@@ -203,18 +204,72 @@ def update(model: ActorCritic, optim: torch.optim.Optimizer, buffer: tuple[torch
         order = torch.randperm(n, generator=generator) if batch < n else None
         for start in range(0, n, batch):
             o, a, old_logp, A, R = flat if order is None else (x[order[start:start + batch]] for x in flat)
-            mean, value = model(o)
-            logp, entropy = model.log_prob_entropy(mean, a)
             if A.numel() > 1:
                 A = (A - A.mean()) / (A.std() + 1e-8)
-            ratio = torch.exp(logp - old_logp)
-            policy_loss = -torch.min(A * ratio, A * torch.clamp(ratio, 1 - clip, 1 + clip)).mean()
-            value_loss = torch.nn.functional.mse_loss(R, value)
-            loss = policy_loss + ent * (-entropy.mean()) + VF_COEF * value_loss
+            if loss_module is not None:
+                from tensordict import TensorDict
+
+                td = TensorDict({"observation": o, "action": a, "action_log_prob": old_logp, "advantage": A.unsqueeze(-1),
+                                 "value_target": R.unsqueeze(-1)}, batch_size=[o.shape[0]])
+                out = loss_module(td)
+                loss = out["loss_objective"] + out["loss_critic"] + out["loss_entropy"]
+            else:
+                mean, value = model(o)
+                logp, entropy = model.log_prob_entropy(mean, a)
+                ratio = torch.exp(logp - old_logp)
+                policy_loss = -torch.min(A * ratio, A * torch.clamp(ratio, 1 - clip, 1 + clip)).mean()
+                value_loss = torch.nn.functional.mse_loss(R, value)
+                loss = policy_loss + ent * (-entropy.mean()) + VF_COEF * value_loss
             optim.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
             optim.step()
+
+
+class _LocScale(nn.Module):
+    """The actor half of an :class:`ActorCritic` as TorchRL wants it: observation → (loc, scale)."""
+
+    def __init__(self, model: ActorCritic) -> None:
+        super().__init__()
+        self.pi, self.mean, self.log_std = model.pi, model.mean, model.log_std
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        loc = self.mean(self.pi(obs))
+        return loc, torch.exp(self.log_std).expand_as(loc)
+
+
+class _Value(nn.Module):
+    """The critic half of an :class:`ActorCritic`: observation → value ``(M, 1)``."""
+
+    def __init__(self, model: ActorCritic) -> None:
+        super().__init__()
+        self.vf, self.value = model.vf, model.value
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.value(self.vf(obs))
+
+
+def _diag_gaussian(loc: torch.Tensor, scale: torch.Tensor) -> torch.distributions.Distribution:
+    return torch.distributions.Independent(torch.distributions.Normal(loc, scale), 1)
+
+
+def torchrl_loss(model: ActorCritic, config: PPOConfig) -> Any:
+    """TorchRL's ``ClipPPOLoss`` over ``model``'s actor and critic (sharing its parameters), set to
+    SB3's loss: ``clip_epsilon = clip_range``, ``entropy_coeff = ent_coef``, ``critic_coeff = 0.5``,
+    ``loss_critic_type="l2"`` (mse), no value clipping, a diagonal Gaussian with closed-form entropy;
+    ``normalize_advantage=False`` because :func:`update` normalises with SB3's formula
+    (TorchRL's divides by ``std.clamp_min(1e-6)`` instead of ``std + 1e-8``). Needs ``torchrl``."""
+    from tensordict.nn import TensorDictModule
+    from torchrl.modules import ProbabilisticActor, ValueOperator
+    from torchrl.objectives import ClipPPOLoss
+
+    actor = ProbabilisticActor(TensorDictModule(_LocScale(model), in_keys=["observation"], out_keys=["loc", "scale"]),
+                               in_keys=["loc", "scale"], distribution_class=_diag_gaussian, return_log_prob=True)
+    critic = ValueOperator(_Value(model), in_keys=["observation"])
+    loss = ClipPPOLoss(actor, critic, clip_epsilon=config.clip_range, entropy_coeff=config.ent_coef,
+                       critic_coeff=VF_COEF, loss_critic_type="l2", normalize_advantage=False)
+    loss.set_keys(action="action", sample_log_prob="action_log_prob", advantage="advantage", value_target="value_target")
+    return loss
 
 
 def _evaluate(model: ActorCritic, obs_dim: int, env_id: str, env_kwargs: dict[str, Any], seeds) -> dict[str, Any]:
@@ -222,23 +277,31 @@ def _evaluate(model: ActorCritic, obs_dim: int, env_id: str, env_kwargs: dict[st
     return {metric: stats["mean"] for metric, stats in result.to_dict()["aggregates"].items()}
 
 
+#: what computes the loss: this module's own lines, or TorchRL's ``ClipPPOLoss`` (:func:`torchrl_loss`)
+LOSSES = ("torch", "torchrl")
+
+
 def train_torch_ppo(env_id: str, env_kwargs: dict[str, Any] | None = None,
-                    config: PPOConfig | None = None) -> TorchPPOResult:
+                    config: PPOConfig | None = None, loss: str = "torch") -> TorchPPOResult:
     """Train the batched-torch PPO (see the module docstring) and evaluate it every
     ``config.eval_every`` agent-steps at rollout boundaries (at the start and end too) with
     ``mbi_envs.evaluate`` on ``config.eval_seeds``. The run is rounded up to whole rollouts of
     ``n_steps × n_envs × N`` agent-steps. Same ``config.seed`` → the same model and numbers
-    (CPU). Bad config values raise ``ValueError`` naming the field before any env is built."""
+    (CPU). ``loss``: one of :data:`LOSSES` (``"torchrl"`` needs ``torchrl``; both compute SB3's
+    loss, ``tests/test_torch_ppo.py`` checks each against SB3's update). Bad config values raise
+    ``ValueError`` naming the field before any env is built."""
+    if loss not in LOSSES:
+        raise InvalidParameterError(f"loss must be one of {LOSSES}, got {loss!r}")
     config = config or PPOConfig()
     if not isinstance(config, PPOConfig):
         raise InvalidParameterError(f"config must be a PPOConfig, got {type(config).__name__}")
     config.validate()
     env_kwargs = dict(env_kwargs or {})
     with torch_threads(config.torch_threads):
-        return _train(env_id, env_kwargs, config)
+        return _train(env_id, env_kwargs, config, loss)
 
 
-def _train(env_id: str, env_kwargs: dict[str, Any], config: PPOConfig) -> TorchPPOResult:
+def _train(env_id: str, env_kwargs: dict[str, Any], config: PPOConfig, loss: str) -> TorchPPOResult:
     venv = mbi_envs.make_vec(env_id, num_envs=config.n_envs, **{**env_kwargs, "autoreset": True})
     B, N, d, obs_dim = venv.num_envs, venv.n_agents, venv.action_dim, venv.obs_dim
     M, T = B * N, config.n_steps  # slots, steps per slot and rollout
@@ -248,6 +311,7 @@ def _train(env_id: str, env_kwargs: dict[str, Any], config: PPOConfig) -> TorchP
     gen = torch.Generator().manual_seed(config.seed)
     model = ActorCritic(obs_dim, d, tuple(config.net_arch), config.log_std_init, gen)
     optim = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=ADAM_EPS)
+    loss_module = torchrl_loss(model, config) if loss == "torchrl" else None  # shares model's parameters
     gamma, lam = config.gamma, config.gae_lambda
     eval_kwargs = dict(env_kwargs)
     if config.eval_max_steps is not None and env_kwargs.get("mode", "iterative") != "one_shot":
@@ -299,9 +363,9 @@ def _train(env_id: str, env_kwargs: dict[str, Any], config: PPOConfig) -> TorchP
         lr = config.learning_rate if config.lr_schedule == "constant" else config.learning_rate * (1.0 - steps / total)
         for group in optim.param_groups:
             group["lr"] = lr
-        update(model, optim, (obs_buf, act_buf, logp_buf, adv, ret), config, batch, gen)
+        update(model, optim, (obs_buf, act_buf, logp_buf, adv, ret), config, batch, gen, loss_module)
     if curve[-1]["env_steps"] != steps:
         evaluate(steps)
     venv.close()
     return TorchPPOResult(model, curve, config, env_id, env_kwargs, curve[-1]["wall_seconds"], batch, rollout, N,
-                          extras={"agent_steps": int(steps)})
+                          extras={"agent_steps": int(steps), "loss": loss})

@@ -10,7 +10,8 @@ minibatch per epoch. Everything else (clipping, normalisation, network, optimise
 learning rate) is unchanged. ``full-batch-vec`` and ``full-batch-vec4`` train that full-batch
 configuration through the batched env (``mbi_envs.make_vec``) with 1 and :data:`COPIES` copies per
 rollout (the batch stays the whole rollout); ``torch-vec`` and ``torch-vec4`` train the same two
-configurations with :mod:`baselines.torch_ppo` (the same algorithm written as batched torch).
+configurations with :mod:`baselines.torch_ppo` (the same algorithm written as batched torch), and
+``torchrl-vec`` / ``torchrl-vec4`` the same with TorchRL's ``ClipPPOLoss`` computing the loss.
 
 Both configurations run per seed back to back in one process, so the throughput ratio
 (agent-steps per second of training, evaluations excluded) is measured under the same load.
@@ -46,7 +47,8 @@ def configs(timesteps: int, seed: int, n_evals: int = 10) -> dict[str, tuple[Any
     rollout; ``full-batch-vec``: that one trained through the batched env (``vectorized=True``);
     ``full-batch-vec4``: the batched env with :data:`COPIES` copies per rollout and ``batch_size``
     = the whole rollout (``n_steps × COPIES × N``); ``torch-vec`` and ``torch-vec4``: the same two
-    configurations trained by :func:`baselines.torch_ppo.train_torch_ppo` instead of SB3."""
+    configurations trained by :func:`baselines.torch_ppo.train_torch_ppo` instead of SB3 (its own loss
+    lines), ``torchrl-vec`` and ``torchrl-vec4`` the same with TorchRL's ``ClipPPOLoss``."""
     from experiments.benchmark.others import PPOContender, exact_budget
     from experiments.benchmark.scenarios import scenarios
 
@@ -68,6 +70,7 @@ def configs(timesteps: int, seed: int, n_evals: int = 10) -> dict[str, tuple[Any
         what = f"{source}, batched env (mbi_envs.make_vec), n_envs = {n_envs}, batch_size = rollout ({big})"
         out[f"full-batch-{name}"] = (cfg, what)
         out[f"torch-{name}"] = (cfg, f"baselines.torch_ppo with the same config: {what}")
+        out[f"torchrl-{name}"] = (cfg, f"baselines.torch_ppo, TorchRL's ClipPPOLoss, with the same config: {what}")
     return out
 
 
@@ -90,8 +93,10 @@ def run_one(name: str, config: Any, source: str) -> dict[str, Any]:
     if name.startswith("torch"):
         from baselines.torch_ppo import train_torch_ppo
 
-        result = train_torch_ppo(env_id, kwargs, config)
-        batch_size, rollout, n_agents, implementation = result.batch_size, result.rollout, result.n_agents, "baselines.torch_ppo"
+        loss = "torchrl" if name.startswith("torchrl") else "torch"
+        result = train_torch_ppo(env_id, kwargs, config, loss=loss)
+        batch_size, rollout, n_agents = result.batch_size, result.rollout, result.n_agents
+        implementation = f"baselines.torch_ppo (loss={loss!r})"
     else:
         from baselines.ppo import train_ppo
 
@@ -115,7 +120,8 @@ def run_one(name: str, config: Any, source: str) -> dict[str, Any]:
             "config_fields": {f.name: getattr(config, f.name) for f in fields(config)}}
 
 
-CONFIGS = ("tuned", "full-batch", "full-batch-vec", "full-batch-vec4", "torch-vec", "torch-vec4")
+CONFIGS = ("tuned", "full-batch", "full-batch-vec", "full-batch-vec4", "torch-vec", "torch-vec4", "torchrl-vec",
+           "torchrl-vec4")
 
 
 def run_comparison(timesteps: int, seeds: Sequence[int], n_evals: int = 10,
@@ -183,7 +189,7 @@ def summarise(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out["throughput_ratio"] = _stats([p["throughput_ratio"] for p in out["per_seed"]])
     # every other configuration against SB3 full-batch on the dict env, and torch against SB3 on the same env
     pairs = [(n, "full-batch") for n in CONFIGS if n not in ("tuned", "full-batch")]
-    pairs += [("torch-vec", "full-batch-vec"), ("torch-vec4", "full-batch-vec4")]
+    pairs += [(f"{impl}-{n}", f"full-batch-{n}") for impl in ("torch", "torchrl") for n in ("vec", "vec4")]
     out["versus"] = {}
     for a, b in pairs:
         rows = [{"seed": seed, "throughput_ratio": p[a]["agent_steps_per_s"] / p[b]["agent_steps_per_s"],

@@ -3,7 +3,7 @@
     nice -n 10 python scripts/ppo_throughput.py --out results/ppo_throughput --timesteps 200000 --seeds 0 1 2
 
     nice -n 10 python scripts/ppo_throughput.py --out results/ppo_throughput/vec --timesteps 300800 \
-        --configs full-batch full-batch-vec full-batch-vec4 torch-vec torch-vec4
+        --configs full-batch full-batch-vec full-batch-vec4 torch-vec torch-vec4 torchrl-vec torchrl-vec4
 
 The chosen configurations (--configs; see experiments.ppo_throughput.configs) train per seed back
 to back in one process (torch.set_num_threads(1)); writes
@@ -21,7 +21,8 @@ from experiments.cli import check_seeds, nonnegative_int, output_dir, positive_i
 
 
 #: experiments.ppo_throughput.CONFIGS (not imported here: --help answers before torch loads)
-CONFIG_NAMES = ("tuned", "full-batch", "full-batch-vec", "full-batch-vec4", "torch-vec", "torch-vec4")
+CONFIG_NAMES = ("tuned", "full-batch", "full-batch-vec", "full-batch-vec4", "torch-vec", "torch-vec4", "torchrl-vec",
+                "torchrl-vec4")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-evals", type=positive_int, default=10, help="evaluations per run (default 10)")
     parser.add_argument("--configs", nargs="+", default=["tuned", "full-batch"], choices=CONFIG_NAMES,
                         help="which configurations to run, back to back per seed (default tuned full-batch); "
-                             "full-batch-vec(4): SB3 on the batched env (4 copies); torch-vec(4): baselines.torch_ppo")
+                             "full-batch-vec(4): SB3 on the batched env (4 copies); torch-vec(4): baselines.torch_ppo; "
+                             "torchrl-vec(4): the same with TorchRL's ClipPPOLoss")
     args = parser.parse_args(argv)
     check_seeds(parser, "--seeds", args.seeds)
     from experiments.ppo_throughput import markdown_table, run_comparison

@@ -12,7 +12,7 @@ import torch
 pytest.importorskip("stable_baselines3")
 
 from baselines.ppo import PPOConfig, make_vec_env  # noqa: E402
-from baselines.torch_ppo import ActorCritic, TorchPPOPolicy, gae, minibatch_size, train_torch_ppo, update  # noqa: E402
+from baselines.torch_ppo import ActorCritic, TorchPPOPolicy, gae, minibatch_size, torchrl_loss, train_torch_ppo, update  # noqa: E402
 from mechanism.errors import InvalidParameterError  # noqa: E402
 
 ENV = "symmetric_parallel_v0"
@@ -42,7 +42,18 @@ def test_a_tiny_run_is_reproducible_and_counts_whole_rollouts():
     assert minibatch_size(12, 16) == 8 and minibatch_size(10_000, 16) == 16
 
 
+@pytest.mark.slow
+def test_the_torchrl_loss_run_is_reproducible_and_trains():
+    pytest.importorskip("torchrl")
+    a = train_torch_ppo(ENV, KWARGS, TINY, loss="torchrl")
+    b = train_torch_ppo(ENV, KWARGS, TINY, loss="torchrl")
+    assert [p["loss_gap"] for p in a.curve] == [p["loss_gap"] for p in b.curve] and a.extras["loss"] == "torchrl"
+    assert a.curve[-1]["loss_gap"] != a.curve[0]["loss_gap"]
+
+
 def test_bad_input_is_refused_before_training():
+    with pytest.raises(InvalidParameterError, match="loss must be one of"):
+        train_torch_ppo(ENV, KWARGS, TINY, loss="sb3")
     with pytest.raises(InvalidParameterError, match="config must be a PPOConfig"):
         train_torch_ppo(ENV, KWARGS, {"n_steps": 4})
     with pytest.raises(ValueError, match="PPOConfig.batch_size"):
@@ -58,10 +69,14 @@ def test_bad_input_is_refused_before_training():
         TorchPPOPolicy(object(), 3)
 
 
-def test_one_full_batch_update_is_sb3s_update():
+@pytest.mark.parametrize("loss", ["torch", "torchrl"])
+def test_one_full_batch_update_is_sb3s_update(loss):
     """From SB3's initial parameters and SB3's own rollout, the torch PPO computes the same
-    log-probs, values, advantages and returns, and one update (3 epochs, full batch) lands on
-    SB3's parameters; the deterministic actions agree too."""
+    log-probs, values, advantages and returns, and one update (3 epochs, full batch; the loss from
+    this module's lines or from TorchRL's ClipPPOLoss) lands on SB3's parameters; the
+    deterministic actions agree too."""
+    if loss == "torchrl":
+        pytest.importorskip("torchrl")
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -103,7 +118,7 @@ def test_one_full_batch_update_is_sb3s_update():
     torch.testing.assert_close(ret, b["returns"], atol=1e-5, rtol=1e-5)
     optim = torch.optim.Adam(mine.parameters(), lr=cfg.learning_rate, eps=1e-5)
     update(mine, optim, (b["observations"], b["actions"], b["log_probs"], b["advantages"], b["returns"]), cfg, 16,
-           torch.Generator().manual_seed(0))
+           torch.Generator().manual_seed(0), torchrl_loss(mine, cfg) if loss == "torchrl" else None)
     after = sb3.policy.state_dict()
     moved = 0.0
     for name, p in mine.state_dict().items():
