@@ -31,6 +31,18 @@ The algorithm is Stable-Baselines3 2.x's ``PPO("MlpPolicy", ...)`` as ``baseline
   step (``eps=1e-5``) over all parameters. Learning rate ``constant`` or ``linear``
   (``lr·(1 − agent-steps so far / total)``, set before each rollout's update as SB3 does).
 
+The loss is this module's own lines (``loss="torch"``) or TorchRL's ``ClipPPOLoss``
+(``loss="torchrl"``, :func:`torchrl_loss`: ``loss_critic_type="l2"``, ``critic_coeff=0.5``,
+``entropy_coeff=ent_coef``, a closed-form diagonal Gaussian); ``tests/test_torch_ppo.py`` checks
+both against SB3: from SB3's initial parameters and SB3's own rollout, the log-probs, values,
+advantages, returns and the parameters after one full-batch update agree to float32 rounding.
+What TorchRL does not do here: the advantages are normalised with SB3's formula before the loss
+(TorchRL's ``normalize_advantage`` divides by ``std.clamp_min(1e-6)``, SB3 by ``std + 1e-8``);
+GAE is a port of SB3's ``compute_returns_and_advantage`` on ``(T, M)`` tensors, and the rollout
+steps ``make_vec`` directly, not TorchRL's ``GAE`` module, ``Collector`` and
+:class:`~mbi_envs.torchrl_env.MechanismTorchRLEnv`, which would add a TensorDict per step for the
+same numbers.
+
 Differences from SB3 that remain (none changes the algorithm; all change the random numbers):
 
 * **Random streams**: one ``torch.Generator`` seeded with ``config.seed`` draws the initial weights,
@@ -38,7 +50,9 @@ Differences from SB3 that remain (none changes the algorithm; all change the ran
   and permutes with numpy. Same seed → same numbers here, but not SB3's numbers.
 * **Float arithmetic**: GAE and the buffer are torch float32 tensors (SB3: numpy float32 arrays);
   the order of the flattened rollout differs (step-major here, slot-major in SB3), which only
-  changes which samples share a minibatch (none with one full-rollout minibatch).
+  changes which samples share a minibatch (none with one full-rollout minibatch); SB3 permutes
+  the rollout even when one minibatch holds all of it, here it is used in order (the same sums in
+  another order).
 * **Env copies**: copy ``k`` is reset first with ``seed + k·N`` (as ``BatchedVecEnv`` does for SB3).
 
 Not implemented (``baselines/ppo.py`` does not use them either): SB3's ``target_kl``, value
