@@ -7,7 +7,11 @@ N = 100, one-shot, team reward): the configuration is the one
 rollouts, evaluations on the run's seed at rollout boundaries). The second configuration is the
 same one with ``batch_size`` = the whole rollout (``n_steps × n_envs × N`` agent-steps): one
 minibatch per epoch. Everything else (clipping, normalisation, network, optimiser, epochs,
-learning rate) is unchanged.
+learning rate) is unchanged. ``full-batch-vec`` and ``full-batch-vec4`` train that full-batch
+configuration through the batched env (``mbi_envs.make_vec``) with 1 and :data:`COPIES` copies per
+rollout (the batch stays the whole rollout); ``torch-vec`` and ``torch-vec4`` train the same two
+configurations with :mod:`baselines.torch_ppo` (the same algorithm written as batched torch), and
+``torchrl-vec`` / ``torchrl-vec4`` the same with TorchRL's ``ClipPPOLoss`` computing the loss.
 
 Both configurations run per seed back to back in one process, so the throughput ratio
 (agent-steps per second of training, evaluations excluded) is measured under the same load.
@@ -24,19 +28,28 @@ import numpy as np
 
 from mechanism.errors import InvalidParameterError
 
-__all__ = ["CONFIGS", "SCENARIO", "BENCHMARK_TIMESTEPS", "configs", "run_one", "run_comparison", "summarise", "markdown_table"]
+__all__ = ["CONFIGS", "SCENARIO", "BENCHMARK_TIMESTEPS", "configs", "COPIES", "run_one", "run_comparison", "summarise", "markdown_table"]
 
 #: the benchmark scenario and its PPO budget in the full benchmark (agent-steps)
 SCENARIO = "C.2-N100"
 BENCHMARK_TIMESTEPS = 1_000_000
+#: copies per rollout of the ``*-vec4`` configurations
+COPIES = 4
 #: the loss gap whose first reach (agent-steps and training seconds) each run records
 TARGET_GAP = 0.1
 
 
 def configs(timesteps: int, seed: int, n_evals: int = 10) -> dict[str, tuple[Any, str]]:
-    """``{"tuned": (PPOConfig, source), "full-batch": (PPOConfig, source)}`` for C.2-N100 at
-    ``timesteps`` agent-steps (rounded up to whole rollouts, as the benchmark does)."""
-    from experiments.benchmark.others import PPOContender
+    """``{name: (PPOConfig, source)}`` for every name of :data:`CONFIGS` on C.2-N100 at ``timesteps``
+    agent-steps (rounded up to whole rollouts of each configuration, as the benchmark does).
+
+    ``tuned``: the benchmark's configuration; ``full-batch``: the same with ``batch_size`` = the
+    rollout; ``full-batch-vec``: that one trained through the batched env (``vectorized=True``);
+    ``full-batch-vec4``: the batched env with :data:`COPIES` copies per rollout and ``batch_size``
+    = the whole rollout (``n_steps × COPIES × N``); ``torch-vec`` and ``torch-vec4``: the same two
+    configurations trained by :func:`baselines.torch_ppo.train_torch_ppo` instead of SB3 (its own loss
+    lines), ``torchrl-vec`` and ``torchrl-vec4`` the same with TorchRL's ``ClipPPOLoss``."""
+    from experiments.benchmark.others import PPOContender, exact_budget
     from experiments.benchmark.scenarios import scenarios
 
     if not isinstance(timesteps, int) or isinstance(timesteps, bool) or timesteps < 1:
@@ -47,8 +60,18 @@ def configs(timesteps: int, seed: int, n_evals: int = 10) -> dict[str, tuple[Any
     scenario = replace(scenario, ppo_timesteps=timesteps)  # exact, not rounded through the factor
     tuned, source = PPOContender("one_shot", "team", n_evals=n_evals).config(scenario, seed)
     rollout = tuned.n_steps * tuned.n_envs * scenario.n_agents
-    return {"tuned": (tuned, source),
-            "full-batch": (replace(tuned, batch_size=rollout), f"{source}, batch_size = rollout ({rollout})")}
+    full = replace(tuned, batch_size=rollout)
+    out = {"tuned": (tuned, source), "full-batch": (full, f"{source}, batch_size = rollout ({rollout})")}
+    for n_envs in (1, COPIES):
+        name = "vec" if n_envs == 1 else f"vec{n_envs}"
+        big = n_envs * rollout
+        total, every = exact_budget(timesteps, big, n_evals)
+        cfg = replace(full, vectorized=True, n_envs=n_envs, batch_size=big, total_timesteps=total, eval_every=every)
+        what = f"{source}, batched env (mbi_envs.make_vec), n_envs = {n_envs}, batch_size = rollout ({big})"
+        out[f"full-batch-{name}"] = (cfg, what)
+        out[f"torch-{name}"] = (cfg, f"baselines.torch_ppo with the same config: {what}")
+        out[f"torchrl-{name}"] = (cfg, f"baselines.torch_ppo, TorchRL's ClipPPOLoss, with the same config: {what}")
+    return out
 
 
 def _env(scenario_key: str = SCENARIO) -> tuple[str, dict[str, Any]]:
@@ -63,22 +86,32 @@ def run_one(name: str, config: Any, source: str) -> dict[str, Any]:
     effective batch size and rollout, agent-steps, training seconds (evaluations excluded) and with
     evaluations, agent-steps/s, final and best loss gap (``mbi_envs.evaluate`` on the run's seed), and
     the agent-steps and seconds at which the gap first reached :data:`TARGET_GAP` (``None``: never)."""
-    from baselines.ppo import train_ppo
-
     from .benchmark.records import best, time_to_accuracy
 
     env_id, kwargs = _env()
     began = time.perf_counter()
-    result = train_ppo(env_id, kwargs, config)
+    if name.startswith("torch"):
+        from baselines.torch_ppo import train_torch_ppo
+
+        loss = "torchrl" if name.startswith("torchrl") else "torch"
+        result = train_torch_ppo(env_id, kwargs, config, loss=loss)
+        batch_size, rollout, n_agents = result.batch_size, result.rollout, result.n_agents
+        implementation = f"baselines.torch_ppo (loss={loss!r})"
+    else:
+        from baselines.ppo import train_ppo
+
+        result = train_ppo(env_id, kwargs, config)
+        batch_size, rollout = int(result.model.batch_size), int(result.model.n_steps * result.model.env.num_envs)
+        n_agents = int(result.model.env.n_agents) if hasattr(result.model.env, "n_agents") else None
+        implementation = "stable_baselines3 (baselines.ppo)"
     elapsed = time.perf_counter() - began
     steps = [p["env_steps"] for p in result.curve]
     seconds = [p["wall_seconds"] for p in result.curve]
     gaps = [p["loss_gap"] for p in result.curve]
     reach = time_to_accuracy(steps, seconds, gaps, (TARGET_GAP,))[0]
-    n_agents = int(result.model.env.n_agents) if hasattr(result.model.env, "n_agents") else None
-    return {"config": name, "seed": int(config.seed), "hyperparameters": source,
-            "batch_size": int(result.model.batch_size), "rollout": int(result.model.n_steps * result.model.env.num_envs),
-            "n_agents": n_agents, "agent_steps": int(result.extras["agent_steps"]),
+    return {"config": name, "seed": int(config.seed), "hyperparameters": source, "implementation": implementation,
+            "env_path": "batched (mbi_envs.make_vec)" if (config.vectorized or name.startswith("torch")) else "dict (PettingZoo)",
+            "batch_size": int(batch_size), "rollout": int(rollout), "n_agents": n_agents, "agent_steps": int(result.extras["agent_steps"]),
             "train_seconds": float(seconds[-1]), "seconds_with_evaluations": float(elapsed),
             "agent_steps_per_s": float(steps[-1] / seconds[-1]) if seconds[-1] > 0 else None,
             "final_gap": gaps[-1], "best_gap": best(gaps),
@@ -87,21 +120,23 @@ def run_one(name: str, config: Any, source: str) -> dict[str, Any]:
             "config_fields": {f.name: getattr(config, f.name) for f in fields(config)}}
 
 
-CONFIGS = ("tuned", "full-batch")
+CONFIGS = ("tuned", "full-batch", "full-batch-vec", "full-batch-vec4", "torch-vec", "torch-vec4", "torchrl-vec",
+           "torchrl-vec4")
 
 
 def run_comparison(timesteps: int, seeds: Sequence[int], n_evals: int = 10,
                    progress: Callable[[str], None] | None = None,
-                   names: Sequence[str] = CONFIGS) -> dict[str, Any]:
-    """The configurations ``names`` (default both) on every seed, back to back per seed; returns the
-    runs, per-seed throughput ratios (full-batch / tuned agent-steps per second, where both ran) and
-    the run's metadata (machine, ``os.getloadavg()`` before and after, budget)."""
+                   names: Sequence[str] = ("tuned", "full-batch")) -> dict[str, Any]:
+    """The configurations ``names`` (of :data:`CONFIGS`; default tuned and full-batch) on every seed,
+    back to back per seed; returns the runs, per-seed throughput ratios (full-batch / tuned, and
+    every configuration / full-batch, agent-steps per second, where both ran) and the run's metadata
+    (machine, ``os.getloadavg()`` before and after, budget)."""
     seeds = [int(s) for s in seeds]
     if not seeds or any(s < 0 for s in seeds):
         raise InvalidParameterError(f"seeds must be one or more integers >= 0, got {seeds!r}")
     names = list(names)
-    if not names or any(n not in CONFIGS for n in names):
-        raise InvalidParameterError(f"names must be one or more of {CONFIGS}, got {names!r}")
+    if not names or any(n not in CONFIGS for n in names) or len(set(names)) != len(names):
+        raise InvalidParameterError(f"names must be one or more distinct names of {CONFIGS}, got {names!r}")
     cfgs = {s: configs(timesteps, s, n_evals) for s in seeds}  # every bad value fails before training
     load_before, began = os.getloadavg(), time.perf_counter()
     runs = []
@@ -152,6 +187,19 @@ def summarise(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
                                     "final_gap_tuned": t["final_gap"], "final_gap_full": f["final_gap"],
                                     "full_no_worse": f["final_gap"] <= t["final_gap"]})
     out["throughput_ratio"] = _stats([p["throughput_ratio"] for p in out["per_seed"]])
+    # every other configuration against SB3 full-batch on the dict env, and torch against SB3 on the same env
+    pairs = [(n, "full-batch") for n in CONFIGS if n not in ("tuned", "full-batch")]
+    pairs += [(f"{impl}-{n}", f"full-batch-{n}") for impl in ("torch", "torchrl") for n in ("vec", "vec4")]
+    out["versus"] = {}
+    for a, b in pairs:
+        rows = [{"seed": seed, "throughput_ratio": p[a]["agent_steps_per_s"] / p[b]["agent_steps_per_s"],
+                 "final_gap": [p[a]["final_gap"], p[b]["final_gap"]], "best_gap": [p[a]["best_gap"], p[b]["best_gap"]],
+                 "final_no_worse": p[a]["final_gap"] <= p[b]["final_gap"], "best_no_worse": p[a]["best_gap"] <= p[b]["best_gap"]}
+                for seed, p in by_seed.items() if {a, b} <= set(p)]
+        if rows:
+            out["versus"][f"{a} / {b}"] = {"per_seed": rows, "throughput_ratio": _stats([r["throughput_ratio"] for r in rows]),
+                                           "final_no_worse_on": f"{sum(r['final_no_worse'] for r in rows)}/{len(rows)} seeds",
+                                           "best_no_worse_on": f"{sum(r['best_no_worse'] for r in rows)}/{len(rows)} seeds"}
     out["full_no_worse_on"] = f"{sum(p['full_no_worse'] for p in out['per_seed'])}/{len(out['per_seed'])} seeds"
     return out
 
@@ -168,10 +216,13 @@ def markdown_table(payload: dict[str, Any]) -> str:
                      f"{r['best_gap']:.3g} | {fmt(r['steps_to_target'], ',')} | {fmt(r['seconds_to_target'], '.1f')} |")
     s = payload["summary"]
     ratio = s["throughput_ratio"]
-    if not s["per_seed"]:
-        return "\n".join(lines)
-    lines += ["", f"Throughput ratio full-batch / tuned, per seed: "
-              + ", ".join(f"{p['throughput_ratio']:.1f}×" for p in s["per_seed"])
-              + f" (median {ratio['median']:.1f}×, min {ratio['min']:.1f}×, max {ratio['max']:.1f}×); "
-              f"full batch's final gap ≤ tuned's on {s['full_no_worse_on']}."]
+    if s["per_seed"]:
+        lines += ["", f"Throughput ratio full-batch / tuned, per seed: "
+                  + ", ".join(f"{p['throughput_ratio']:.1f}×" for p in s["per_seed"])
+                  + f" (median {ratio['median']:.1f}×, min {ratio['min']:.1f}×, max {ratio['max']:.1f}×); "
+                  f"full batch's final gap ≤ tuned's on {s['full_no_worse_on']}."]
+    for pair, v in s.get("versus", {}).items():
+        r = v["throughput_ratio"]
+        lines += ["", f"Throughput ratio {pair}, per seed: " + ", ".join(f"{p['throughput_ratio']:.2f}×" for p in v["per_seed"])
+                  + f" (median {r['median']:.2f}×); final gap ≤ on {v['final_no_worse_on']}, best gap ≤ on {v['best_no_worse_on']}."]
     return "\n".join(lines)

@@ -2,7 +2,11 @@
 
     nice -n 10 python scripts/ppo_throughput.py --out results/ppo_throughput --timesteps 200000 --seeds 0 1 2
 
-Both configurations train per seed back to back in one process (torch.set_num_threads(1)); writes
+    nice -n 10 python scripts/ppo_throughput.py --out results/ppo_throughput/vec --timesteps 300800 \
+        --configs full-batch full-batch-vec full-batch-vec4 torch-vec torch-vec4 torchrl-vec torchrl-vec4
+
+The chosen configurations (--configs; see experiments.ppo_throughput.configs) train per seed back
+to back in one process (torch.set_num_threads(1)); writes
 --out/ppo_throughput.json (every run: batch size, agent-steps, training seconds, agent-steps/s,
 final and best loss gap, steps and seconds to the target gap; the machine and os.getloadavg())
 and --out/ppo_throughput.md (the table docs/ppo.md quotes). The logic is in
@@ -16,6 +20,11 @@ import sys
 from experiments.cli import check_seeds, nonnegative_int, output_dir, positive_int, script_parser
 
 
+#: experiments.ppo_throughput.CONFIGS (not imported here: --help answers before torch loads)
+CONFIG_NAMES = ("tuned", "full-batch", "full-batch-vec", "full-batch-vec4", "torch-vec", "torch-vec4", "torchrl-vec",
+                "torchrl-vec4")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the options, run the comparison, write the JSON and the table."""
     parser = script_parser(__doc__)
@@ -24,8 +33,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="agent-steps per run, rounded up to whole rollouts (default 200000; the benchmark: 1M)")
     parser.add_argument("--seeds", type=nonnegative_int, nargs="+", default=[0, 1, 2], help="seeds (default 0 1 2)")
     parser.add_argument("--n-evals", type=positive_int, default=10, help="evaluations per run (default 10)")
-    parser.add_argument("--configs", nargs="+", default=["tuned", "full-batch"], choices=("tuned", "full-batch"),
-                        help="which configurations to run (default both, back to back per seed)")
+    parser.add_argument("--configs", nargs="+", default=["tuned", "full-batch"], choices=CONFIG_NAMES,
+                        help="which configurations to run, back to back per seed (default tuned full-batch); "
+                             "full-batch-vec(4): SB3 on the batched env (4 copies); torch-vec(4): baselines.torch_ppo; "
+                             "torchrl-vec(4): the same with TorchRL's ClipPPOLoss")
     args = parser.parse_args(argv)
     check_seeds(parser, "--seeds", args.seeds)
     from experiments.ppo_throughput import markdown_table, run_comparison

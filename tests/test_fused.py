@@ -7,7 +7,8 @@ import pytest
 import torch
 from hypothesis import example, given, settings, strategies as st
 
-from mechanism import GradientAgents, InvalidParameterError, MomentumAgents, aggregative_problem, run_planner
+from mechanism import (BestResponseAgents, GradientAgents, InvalidParameterError, MomentumAgents, aggregative_problem,
+                       run_planner)
 from mechanism.engines.fused import FusedAggregative, numba_available
 from mechanism.problems import aggregative_optimal_loss
 from experiments.instances import random_aggregative_instance
@@ -184,7 +185,7 @@ def test_check_every_stops_within_a_check_of_exact():
 def test_fused_rejects_what_it_cannot_run():
     problem = aggregative_problem(5)
     with pytest.raises(InvalidParameterError, match="GradientAgents"):
-        run_planner(problem, MomentumAgents(0.01), torch.zeros(5), method="fused")
+        run_planner(problem, BestResponseAgents(schedule="sequential"), torch.zeros(5), method="fused")
     from mechanism import nonconvex_problem
     with pytest.raises(InvalidParameterError, match="fused family"):
         run_planner(nonconvex_problem(), GradientAgents(0.01), torch.zeros(2), method="fused")
@@ -300,7 +301,7 @@ def test_auto_picks_the_fused_engine_where_it_applies():
     assert analytic.engine == "analytic"
     assert torch.equal(auto.X, fused.X)
     torch.testing.assert_close(auto.X, analytic.X, rtol=0, atol=1e-12)
-    assert run_planner(problem, MomentumAgents(eta), x0, max_iters=5).engine == "analytic"
+    assert run_planner(problem, BestResponseAgents(schedule="sequential"), x0, max_iters=5).engine == "analytic"
     from mechanism import nonconvex_problem
     nc = nonconvex_problem()
     expected = "analytic" if nc.gradient_fn is not None else "autograd"

@@ -152,7 +152,8 @@ def ppo_configurations(records: Sequence[dict[str, Any]]) -> list[str]:
     for r in records:
         if r.get("family") != "ppo":
             continue
-        p, c = r["params"], r["params"].get("config", {})
+        p = r.get("params") or {}
+        c = p.get("config") or {}
         shown = tuple(fmt(c.get(k), 2) if isinstance(c.get(k), float) else str(c.get(k)) for k in _PPO_SHOWN)
         rows.setdefault((r["scenario"], r["contender"], p.get("hyperparameters"), p.get("env_path"), shown),
                         []).append(int(r["seed"]))
