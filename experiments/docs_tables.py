@@ -74,7 +74,7 @@ def benchmark_headline(path: str) -> list[str]:
     if not (ROOT / path).is_dir():
         cfg = _load(path)["config"]
         caption = [f"`{path}`: {cfg['mode']} mode, {len(cfg['seeds'])} seeds, {len(_load(path)['records'])} runs, "
-                   f"{cfg['metadata'].get('cpu_model', cfg['machine'])} "
+                   f"{_cpu(cfg['metadata'], cfg['machine'])} "
                    f"({cfg['metadata'].get('torch_cpu_capability', '?')}).", ""]
     return caption + headline_matrix(
         rows, name=_label, align="---:|",
@@ -82,12 +82,17 @@ def benchmark_headline(path: str) -> list[str]:
         gap=lambda first: fmt(first["ppo_best_gap"]["median"]))
 
 
+def _cpu(meta: dict[str, Any], default: str = "?") -> str:
+    """The CPU model as the docs print it: ``Intel(R) Xeon(R) Processor`` → ``Intel Xeon``."""
+    return meta.get("cpu_model", default).replace("(R)", "").replace(" Processor", "")
+
+
 def _run_label(path: str) -> str:
     """```PATH`` (CPU)` for a benchmark.json, ```PATH`` (N finished runs)` for a records folder."""
     if (ROOT / path).is_dir():
         return f"`{path}` ({len(list((ROOT / path).glob('*.json')))} finished runs)"
     meta = _load(path)["config"].get("metadata", {})
-    return f"`{path}` ({meta.get('cpu_model', '?')}, {meta.get('torch_cpu_capability', '?')})"
+    return f"`{path}` ({_cpu(meta)}, {meta.get('torch_cpu_capability', '?')})"
 
 
 def benchmark_spread(path_a: str, path_b: str, *rows: str) -> list[str]:

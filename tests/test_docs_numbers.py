@@ -54,6 +54,8 @@ def _ratios(path: str, key: str, keep: Callable[[dict], bool], pick: Callable) -
 
 
 BENCH = "results/benchmark_full/benchmark.json"
+V2 = "results/benchmark_full_v2/benchmark.json"
+RETUNED = "results/benchmark_c2n100_retuned/benchmark.json"
 AMD, INTEL = "results/appendix_c_amd_epyc", "results/appendix_c"
 NOT_PAPER = lambda h: not h["mbi"].endswith("-paper")  # noqa: E731
 
@@ -63,7 +65,14 @@ PROSE: list[tuple[str, str, str, str, Callable[[], float]]] = [
     ("README.md", "It took 177–282 s", "282", f"{INTEL}/run_meta.json", _at(f"{INTEL}/run_meta.json", "seconds")),
     ("README.md", "committed quick run took 310 s", "310", "results/benchmark/benchmark.json",
      _at("results/benchmark/benchmark.json", "config", "total_seconds")),
-    ("README.md", "(115 min as two processes)", "115", BENCH, lambda: _json(BENCH)["config"]["total_seconds"] / 60),
+    ("README.md", "(7.5 h of runs, three resumed parts)", "7.5", V2,
+     lambda: _json(V2)["config"]["total_seconds"] / 3600),
+    ("docs/ppo.md", "on **5/5 seeds** (ratio 0.39;", "0.39", RETUNED,
+     _head(RETUNED, "C.2-N100", "ppo-oneshot-team", "mbi-gradient-paper", "steps_ratio")),
+    ("docs/ppo.md", "(medians 4.45–6.9×)", "4.45", RETUNED,
+     _head(RETUNED, "C.2-N100", "ppo-oneshot-team", "mbi-gradient-linesearch", "steps_ratio")),
+    ("docs/ppo.md", "(medians 4.45–6.9×)", "6.9", RETUNED,
+     _head(RETUNED, "C.2-N100", "ppo-oneshot-team", "mbi-gradient-oracle", "steps_ratio")),
     ("README.md", "C.2's relative gap: 0 vs 4.2e-16", "0", f"{AMD}/appendix_c.json",
      _at(f"{AMD}/appendix_c.json", "C.2", "measured", "rel_loss_gap")),
     ("README.md", "C.2's relative gap: 0 vs 4.2e-16", "4.2e-16", f"{INTEL}/appendix_c.json",
