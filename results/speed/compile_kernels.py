@@ -1,3 +1,6 @@
+# The script behind compile_cost.txt, as run then (before the mechanism/ layout move and the kernel merges):
+# mechanism.fused and the kernel names "sums", "step_scalar", "kkt", "planner_scalar" no longer exist.
+# The current first-call cost is measured by results/speed/numba_cache.py (numba_cache.json).
 import time, numpy as np
 from mechanism.fused import _numba_kernels, CHUNK
 k = _numba_kernels(100)
