@@ -31,8 +31,8 @@ import signal
 import sys
 from pathlib import Path
 
-from experiments.cli import (check_seeds, existing_file, nonnegative_int, output_path, positive_float, positive_int,
-                             script_parser)
+from experiments.cli import (check_seeds, existing_file, json_object, nonnegative_int, output_path, positive_float,
+                             positive_int, script_parser)
 
 # experiments.ppo_tuning.FAMILY_SCENARIOS's keys, known before the heavy import (tests/test_cli_help.py checks)
 FAMILIES = ("assembly", "symmetric_small", "symmetric_large", "heterogeneous", "nonconvex")
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sampler-seed", type=nonnegative_int, default=0,
                         help="TPE's seed (default 0); give each parallel process its own")
     parser.add_argument("--fresh", action="store_true", help="delete this sweep's studies in the storage first")
-    parser.add_argument("--enqueue", type=_json_dict, nargs="+", default=(), metavar="JSON",
+    parser.add_argument("--enqueue", type=json_object, nargs="+", default=(), metavar="JSON",
                         help="configurations to try first in a new study, e.g. '{\"batch_size\": \"full\"}'; "
                              "keys left out come from the best warm-start trial (--continue-from) or the defaults")
     args = parser.parse_args(argv)
@@ -100,17 +100,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{key}: objective {cfg['objective']:.2f} (default {cfg['default_objective']:.2f}, "
               f"{cfg['trials']} trials): {cfg}")
     print(f"{result['seconds'] / 60:.1f} min; wrote {args.out} (and .md) and {args.tuned}")
-
-
-def _json_dict(text: str) -> dict:
-    """A JSON object given on the command line."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not JSON: {text!r} ({exc})") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
-    return value
 
 
 def _sweep(args: argparse.Namespace) -> dict:

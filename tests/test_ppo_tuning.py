@@ -99,7 +99,7 @@ def test_an_enqueued_change_runs_first_on_the_best_earlier_trial(tmp_path):
     assert out["enqueued"] == [{"batch_size": "full"}]
 
 
-@pytest.mark.parametrize("text, words", [("{bad", "not JSON"), ("[1]", "expected a JSON object"),
+@pytest.mark.parametrize("text, words", [("{bad", "not valid JSON"), ("[1]", "must be a JSON object"),
                                           ('{"batch_size": 7}', "batch_size=7")])
 def test_ppo_sweep_refuses_a_bad_enqueue_before_running(text, words, tmp_path, capsys):
     import importlib.util
