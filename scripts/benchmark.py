@@ -91,6 +91,13 @@ def parse_args(argv: list[str] | None = None, parser: argparse.ArgumentParser | 
     check_seeds(parser, "--seeds", args.seeds)
     if args.ppo_tuned and (args.from_json or args.estimate_from):
         parser.error("argument --ppo-tuned: only for runs (not with --from-json or --estimate-from)")
+    for path in args.ppo_tuned or ():
+        try:
+            configs = json.loads(path.read_text()).get("configs")
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
+            parser.error(f"argument --ppo-tuned: {str(path)!r} is not a tuned-configurations JSON object ({exc})")
+        if not isinstance(configs, dict):
+            parser.error(f"argument --ppo-tuned: {str(path)!r} has no \"configs\" object (see results/ppo_tuned.json)")
     if args.scheduler and args.engine != "dask":
         parser.error(f"argument --scheduler: {args.scheduler!r} needs --engine dask")
     from experiments.benchmark import merge_payloads, scenarios

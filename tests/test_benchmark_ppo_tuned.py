@@ -75,3 +75,19 @@ def test_ppo_tuned_is_refused_where_nothing_runs(extra, tmp_path, capsys):
     with pytest.raises(SystemExit):
         bench.parse_args([*extra, "--ppo-tuned", str(TUNED_PATH), "--out", str(tmp_path / "o")])
     assert "--ppo-tuned" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, words", [("{bad", "is not a tuned-configurations JSON object"),
+                                             ("[1, 2]", "is not a tuned-configurations JSON object"),
+                                             ('{"families": {}}', 'has no "configs" object')])
+def test_a_malformed_tuned_file_is_refused_before_anything_runs(content, words, tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark", Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bad = tmp_path / "tuned.json"
+    bad.write_text(content)
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--ppo-tuned", str(bad), "--out", str(tmp_path / "o")])
+    assert words in capsys.readouterr().err and not (tmp_path / "o").exists()
