@@ -11,7 +11,7 @@ import pytest
 from experiments.benchmark import scenarios
 from experiments.benchmark.markdown import ppo_configurations
 from experiments.benchmark.others import TUNED_PATH, PPOContender, load_tuned, tuned_differs
-from experiments.benchmark.runner import benchmark_jobs, run_job
+from experiments.benchmark.runner import benchmark_jobs, planned_runs, run_job
 
 KEY = "symmetric_large/one_shot/team"
 
@@ -31,6 +31,9 @@ def test_later_files_replace_earlier_entries_and_name_their_source(tmp_path):
     assert joined["assembly/one_shot/team"]["source"] == "results/ppo_tuned.json: assembly/one_shot/team"
     assert tuned_differs(KEY, joined) and not tuned_differs("assembly/one_shot/team", joined)
     assert not tuned_differs(KEY, load_tuned([TUNED_PATH, _retuned(tmp_path)]))  # same numbers, other file
+    assert tuned_differs(KEY, {}) and not tuned_differs("no/such/entry", {})  # default reference: the committed file
+    (tmp_path / "empty.json").write_text("{}")
+    assert load_tuned([tmp_path / "empty.json"]) == {}  # a file without configs adds nothing
 
 
 def test_only_the_retuned_ppo_jobs_change_key(tmp_path):
@@ -42,6 +45,17 @@ def test_only_the_retuned_ppo_jobs_change_key(tmp_path):
     assert all(cfg["hyperparameters"]["batch_size"] == 1600 for _, cfg in changed)
     same = benchmark_jobs("quick", 1.0, sc, [0, 1], ppo_tuned=[str(TUNED_PATH)])
     assert [j.key for j in same] == [j.key for j in default]  # the default file named explicitly: same jobs
+    assert len(retuned) == len(default) == planned_runs(sc, [0, 1])  # every applicable contender, every seed
+
+
+def test_a_file_without_the_entry_gives_that_row_the_defaults(tmp_path):
+    path = tmp_path / "only_large.json"
+    entry = {k: v for k, v in load_tuned()[KEY].items() if k != "source"}
+    path.write_text(json.dumps({"configs": {KEY: entry}}))
+    sc = scenarios("quick", keys=["C.2-N2"])  # reads symmetric_small, which this file lacks
+    job = next(j for j in benchmark_jobs("quick", 1.0, sc, [0], ppo_tuned=[str(path)])
+               if j.config["contender"] == "ppo-oneshot-team")
+    assert job.config["hyperparameters"] == {} and job.config["hyperparameters_from"] is None
 
 
 def test_a_retuned_job_trains_with_the_files_hyperparameters(tmp_path):

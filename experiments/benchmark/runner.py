@@ -19,15 +19,12 @@ from .scenarios import BenchScenario
 __all__ = ["default_contenders", "run_benchmark", "planned_runs", "estimate_runtime", "benchmark_jobs", "run_job"]
 
 
-def default_contenders(ppo_tuned: Sequence[str] | None = None) -> list[Contender]:
-    """Every contender of the benchmark (PPO variants apply only where a scenario budgets them).
-    ``ppo_tuned``: the tuned-hyperparameter files PPO reads (:func:`load_tuned`; default
-    ``results/ppo_tuned.json``)."""
-    tuned = load_tuned([Path(p) for p in ppo_tuned]) if ppo_tuned else None
+def default_contenders() -> list[Contender]:
+    """Every contender of the benchmark (PPO variants apply only where a scenario budgets them;
+    PPO reads ``results/ppo_tuned.json``, and :func:`benchmark_jobs` gives a job other tuning)."""
     return [*(MBIContender(k) for k in MBIContender.KINDS),
-            *(PPOContender(mode, reward, tuned=tuned)
-              for mode, reward in (("one_shot", "team"), ("one_shot", "difference"), ("iterative", "team"))),
-            ClassicalContender("centralized"), ClassicalContender("nash")]
+            PPOContender("one_shot", "team"), PPOContender("one_shot", "difference"),
+            PPOContender("iterative", "team"), ClassicalContender("centralized"), ClassicalContender("nash")]
 
 
 def run_benchmark(scenario_list: Sequence[BenchScenario], seeds: Sequence[int],
