@@ -90,12 +90,12 @@ def _compile(parallel: bool) -> dict[str, Any]:
     import numba
     import numpy as np
 
-    if numba.config.THREADING_LAYER == "default":
-        numba.config.THREADING_LAYER = "workqueue"  # as in .fused: no spinning pool beside torch's
+    # first: importing .fused_kernels (which defines at/part) also chooses numba's threading layer
+    # (workqueue: no spinning pool beside torch's), before any parallel kernel here is compiled
+    at, part = _numba_broadcast_helpers()
     jit = numba.njit(parallel=parallel, cache=False, fastmath={"reassoc", "nsz"})
     plain = numba.njit(cache=False)
     exact = numba.njit(parallel=parallel, cache=False)  # no fastmath: ρ(T+1) − ρT must not be simplified to ρ
-    at, part = _numba_broadcast_helpers()
 
     @jit
     def heavy_ball(x, v, eta, lam, lo, hi, beta, r, chunk):  # pragma: no cover - compiled
