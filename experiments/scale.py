@@ -13,7 +13,9 @@ In the same run it times, on the same N and dtype:
 
 Seconds per iteration is the marginal cost of an iteration: a run of ``iters`` iterations minus
 a run of 0 iterations (which validates and projects x0 and computes the final incentives and
-KKT residual, a few passes over memory); ``run_seconds`` keeps the whole run.
+KKT residual, a few passes over memory); ``run_seconds`` keeps the whole run. Where the first is
+not slower than the second (the iterations cost less than the timing noise), the record says
+``marginal_resolved: false`` and carries the bound ``run_seconds / iters`` instead.
 
 Speed is reported as ratios measured in one run (the machine is shared and noisy). The scaling
 exponent is the slope of log(seconds per iteration) against log N over N ≥ ``fit_min_n``, with a
@@ -156,6 +158,19 @@ def time_numpy_pass(n: int, dtype: torch.dtype, repeats: int = 5) -> float:
     return best
 
 
+def marginal_seconds(t_full: float, t_zero: float, iters: int) -> tuple[float, bool]:
+    """Seconds per iteration from a run of ``iters`` iterations (``t_full``) and one of 0 (``t_zero``),
+    and whether the difference was resolved.
+
+    ``(t_full − t_zero) / iters`` when the longer run took longer. When it did not (the iterations
+    cost less than the timing noise of the fixed part: small N, few iterations), the marginal cost
+    is not measured; the bound ``t_full / iters`` is returned with ``False``, so the record says it
+    is an upper bound (scale.md prints "≤") and the exponent fits leave it out."""
+    if t_full > t_zero:
+        return (t_full - t_zero) / iters, True
+    return t_full / iters, False
+
+
 def _timed_run(problem: Any, eta: float, n: int, iters: int, method: str, cfg: ScaleConfig,
                device: torch.device, dtype: torch.dtype) -> tuple[float, Any]:
     x0 = initial_actions(n, cfg.seed, dtype=dtype, device=device)
@@ -186,8 +201,9 @@ def measure_planner(n: int, method: str, cfg: ScaleConfig) -> dict[str, Any]:
             best_full, result = seconds, res
         best_zero = min(best_zero, _timed_run(problem, eta, n, 0, method, cfg, device, dtype)[0])
     assert result is not None
-    per_iteration = max(best_full - best_zero, 1e-12) / cfg.iters
-    return {"seconds_per_iteration": per_iteration, "run_seconds": best_full, "fixed_seconds": best_zero,
+    per_iteration, resolved = marginal_seconds(best_full, best_zero, cfg.iters)
+    return {"seconds_per_iteration": per_iteration, "marginal_resolved": resolved, "run_seconds": best_full,
+            "fixed_seconds": best_zero,
             "final_loss": float(result.loss[0]), "status": result.status, "peak_memory_bytes": peak or None}
 
 
@@ -203,7 +219,8 @@ def measure_sharded(n: int, cfg: ScaleConfig) -> dict[str, Any]:
     full, zero = run(cfg.iters), run(0)
     t_full = max(r["seconds"] for r in full)
     t_zero = max(r["seconds"] for r in zero)
-    return {"seconds_per_iteration": max(t_full - t_zero, 1e-12) / cfg.iters, "run_seconds": t_full,
+    per_iteration, resolved = marginal_seconds(t_full, t_zero, cfg.iters)
+    return {"seconds_per_iteration": per_iteration, "marginal_resolved": resolved, "run_seconds": t_full,
             "fixed_seconds": t_zero, "final_loss": full[0]["final_loss"], "status": full[0]["status"],
             "peak_memory_bytes": None}
 
@@ -277,6 +294,8 @@ def fit_exponent(ns: Sequence[float], seconds: Sequence[float], confidence: floa
     if len(x) < 3:
         return {"slope": float(fit.slope), "ci_low": None, "ci_high": None, "points": int(len(x))}
     half = scipy.stats.t.ppf(0.5 + confidence / 2, len(x) - 2) * fit.stderr
+    if not math.isfinite(half):  # e.g. every point equal: linregress's stderr is NaN
+        return {"slope": float(fit.slope), "ci_low": None, "ci_high": None, "points": int(len(x))}
     return {"slope": float(fit.slope), "ci_low": float(fit.slope - half), "ci_high": float(fit.slope + half),
             "points": int(len(x))}
 
@@ -284,7 +303,8 @@ def fit_exponent(ns: Sequence[float], seconds: Sequence[float], confidence: floa
 def _fits(records: list[dict[str, Any]], cfg: ScaleConfig) -> dict[str, Any]:
     out = {}
     for method in cfg.methods:
-        rows = [r for r in records if r["method"] == method and r["n_agents"] >= cfg.fit_min_n]
+        rows = [r for r in records if r["method"] == method and r["n_agents"] >= cfg.fit_min_n
+                and r.get("marginal_resolved", True)]
         out[method] = fit_exponent([r["n_agents"] for r in rows], [r["seconds_per_iteration"] for r in rows])
     mocks = {r["n_agents"]: r["mock_seconds_per_iteration"] for r in records
              if r["mock_seconds_per_iteration"] and r["n_agents"] >= cfg.fit_min_n}
@@ -388,12 +408,17 @@ def to_markdown(payload: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in payload["records"]:
         mem = None if r["peak_memory_bytes"] is None else r["peak_memory_bytes"] / 2**20
-        lines.append(f"| {r['n_agents']:.0e} | {r['method']} | {_fmt(r['seconds_per_iteration'])} | "
+        bound = "" if r.get("marginal_resolved", True) else "≤ "
+        lines.append(f"| {r['n_agents']:.0e} | {r['method']} | {bound}{_fmt(r['seconds_per_iteration'])} | "
                      f"{_fmt(r['agent_updates_per_second'])} | {_fmt(r['mock_seconds_per_iteration'])} | "
                      f"{_fmt(r['speedup_vs_mock'], '.1f')} | {_fmt(r['numpy_pass_seconds'])} | "
                      f"{_fmt(r['ratio_to_numpy_pass'], '.2f')} | {_fmt(mem, '.0f')} MiB | "
                      f"{_fmt(r['final_loss'], '.6g')} | {_fmt(r['optimal_loss'], '.6g')} | {convergence_status(r)} | "
                      f"{_fmt(relative_gap(r), '.3g')} |")
+    if not all(r.get("marginal_resolved", True) for r in payload["records"]):
+        lines += ["", "≤: the run of all iterations was not slower than the run of none (the iterations cost less than "
+                  "the timing noise), so the marginal cost is not resolved; the entry is the bound whole run / "
+                  "iterations, its rates are lower bounds, and the exponent fits leave it out."]
     if any(r.get("status") != "converged" for r in payload["records"]):
         lines += ["", "Not converged, by design: these are timings of a fixed budget of iterations with the stopping "
                   "tests off (eps = tau = 0), step 0.5 / (N + λ) from a random start, so the final loss says where the "

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.scale import ScaleConfig, fit_exponent, run_scale, target_checks, write_outputs
+from experiments.scale import ScaleConfig, _fits, fit_exponent, marginal_seconds, run_scale, target_checks, write_outputs
 from mechanism import GradientAgents, InvalidParameterError, aggregative_problem, run_planner
 from mechanism.engines.distributed import SHARD_ALIGN, ShardSpec, initial_actions, launch_local, run_sharded, shard_range
 
@@ -91,7 +91,24 @@ def test_tiny_scale_run_writes_outputs_and_times_the_real_planner(tmp_path):
         assert rec["final_loss"] == pytest.approx(float(ref.loss[0]), rel=1e-12)
         assert rec["agent_updates_per_second"] == pytest.approx(n / rec["seconds_per_iteration"])
         assert rec["mock_seconds_per_iteration"] > 0 and rec["optimal_loss"] == pytest.approx(100 * 0.1 / (n + 0.1))
-    assert data["fits"]["fused"]["points"] == 3
+    resolved = [r for r in data["records"] if r["method"] == "fused" and r["marginal_resolved"]]
+    assert data["fits"]["fused"]["points"] == len(resolved)
+
+
+def test_marginal_seconds_marks_an_unresolved_difference():
+    assert marginal_seconds(3.0, 1.0, 4) == (0.5, True)
+    assert marginal_seconds(1.0, 1.5, 4) == (0.25, False)   # noise: the bound, flagged
+    assert marginal_seconds(1.0, 1.0, 4) == (0.25, False)
+
+
+def test_fits_leave_out_unresolved_points_and_never_write_nan(tmp_path):
+    """All points equal gave linregress a NaN stderr, and json.dumps(allow_nan=False) failed (CI, 2026-12-01)."""
+    flat = fit_exponent([1e3, 4e3, 1.6e4], [1e-6, 1e-6, 1e-6])
+    assert flat["slope"] == 0.0 and flat["ci_low"] is None and flat["ci_high"] is None
+    cfg = ScaleConfig(n_agents=(1000, 4000, 16000), methods=("fused",), fit_min_n=1000)
+    rows = [{"n_agents": n, "method": "fused", "seconds_per_iteration": 1e-6 * n, "marginal_resolved": ok,
+             "mock_seconds_per_iteration": None} for n, ok in [(1000, False), (4000, True), (16000, True)]]
+    assert _fits(rows, cfg)["fused"]["points"] == 2
 
 
 def test_scale_config_and_cli_reject_bad_input(tmp_path):
