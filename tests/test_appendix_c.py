@@ -215,6 +215,13 @@ def test_c18_exponent_is_decided_by_its_confidence_interval():
     assert v["claim"] == "untested"
 
 
+def test_c18_without_a_fitted_exponent_is_untested_not_dropped():
+    """A path whose timings were below the noise (no fit) is an untested part, not a missing one."""
+    parts = verdict(CHECKS["C.18"](_c18_measured(1.0, None, ci=(None, None)), {}))["parts"]
+    assert [p["status"] for p in parts[:3]] == ["untested"] * 3
+    assert "resolved" in parts[0]["untested_because"]
+
+
 @pytest.fixture(scope="module")
 def committed():
     return json.loads(COMMITTED.read_text())
