@@ -368,3 +368,47 @@ def test_planner_result_names_the_ddag_engine_that_ran():
     assert run_planner(nonconvex_problem(), GradientAgents(0.01), torch.ones(2), max_iters=2).engine == "autograd"
     assert run_planner(aggregative_problem(3), GradientAgents(0.1), torch.ones(3), max_iters=2,
                        method="analytic").engine == "analytic"
+
+
+# ----------------------------------------------------------------------------- the joint graph
+def test_traced_incentives_run_one_scripted_graph_of_both_passes_and_equal_the_reference():
+    chain = supply_chain_problem(5, 4, 2, seed=0)
+    X = _random_actions(chain, 2, 4)
+    _assert_equal_to_reference(chain, X, engines=("traced",))
+    plan = batched_plan(chain.ddag, X, chain.data())
+    assert plan.joint_failure is None and plan.joint_runner == "torchscript"
+    assert plan._joint.n_ops > plan.n_traced_ops  # the reverse pass is in the graph
+
+
+def test_joint_graph_falls_back_to_fx_then_to_autograd(monkeypatch):
+    import mechanism.engines.batched as batched
+    import mechanism.engines.joint as joint
+
+    monkeypatch.setattr(joint, "_script", lambda *a: None)  # no TorchScript: the fx graph runs
+    chain = supply_chain_problem(4, 4, 2, seed=1)
+    X = _random_actions(chain, 1, 0)
+    _assert_equal_to_reference(chain, X, engines=("traced",))
+    assert batched_plan(chain.ddag, X, chain.data()).joint_runner == "fx"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no joint graph here")
+
+    monkeypatch.setattr(batched, "trace_joint", broken)  # no joint graph: autograd through the traced loss
+    chain = supply_chain_problem(4, 4, 2, seed=1)
+    got = _assert_equal_to_reference(chain, X, engines=("traced",))
+    plan = batched_plan(chain.ddag, X, chain.data())
+    assert got.engine == "traced" and plan.joint_runner is None and "no joint graph here" in plan.joint_failure
+
+
+def test_a_joint_graph_that_disagrees_is_refused():
+    from mechanism.engines.joint import trace_joint
+
+    def forward(x, w):
+        return (w * x ** 2).sum(dim=(1, 2))
+
+    X, w = torch.ones(1, 3, 1, dtype=torch.float64), torch.full((1, 3, 1), 2.0, dtype=torch.float64)
+    good = trace_joint(forward, X, [w], (forward(X, w), 4.0 * X), 1e-12)
+    loss, grad = good(X * 3, w)
+    assert torch.equal(loss, forward(X * 3, w)) and torch.equal(grad, 12.0 * X)
+    with pytest.raises(RuntimeError, match="disagrees"):
+        trace_joint(forward, X, [w], (forward(X, w), 5.0 * X), 1e-12)

@@ -49,8 +49,9 @@ import torch
 
 from ..core.ddag import DDAG, AgentNode, DataNode, StackNode, _as_float_tensor
 from ..errors import InvalidParameterError, ShapeMismatchError
+from .joint import JointGraph, trace_joint
 
-__all__ = ["BatchedPlan", "batched_plan", "batched_loss", "ddag_loss", "require_engine", "ENGINES", "PLAN_TOLERANCE"]
+__all__ = ["BatchedPlan", "batched_plan", "batched_loss", "ddag_loss", "ddag_loss_and_grad", "require_engine", "ENGINES", "PLAN_TOLERANCE"]
 
 PLAN_TOLERANCE = 1e-12  # relative agreement a stacked group must show against the reference at planning (float64)
 _VERSION = operator.attrgetter("_version")
@@ -114,11 +115,13 @@ class BatchedPlan:
         self._count_single_reads(partition)
         for members in partition:
             self._add_group(members, X, reference)
-        self._data_cache: dict[int, tuple[list[Any], list[int], list[int], torch.Tensor]] = {}
+        self._data_cache: dict[int, tuple[list[Any], list[int], torch.Tensor]] = {}
         self._defaults: dict[int, list[torch.Tensor]] = {}
         self._loss_where = self._where[ddag.loss_node]
         self._traced: Callable[..., torch.Tensor] | None = None
+        self._joint: JointGraph | None = None
         self.trace_failure: str | None = None
+        self.joint_failure: str | None = None
         self.n_traced_ops: int | None = None
         self.calls = 0
 
@@ -356,21 +359,20 @@ class BatchedPlan:
         if defaults is None:
             defaults = self._defaults[index] = [self.ddag._nodes[m].value for m in group.members]
         raw = list(map(data.get, group.members, defaults))
-        ids = list(map(id, raw))
         try:
             versions = list(map(_VERSION, raw))
         except AttributeError:  # a plain number given as an override
             versions = [getattr(r, "_version", -1) for r in raw]
         cached = self._data_cache.get(index)
-        # ids are compared while ``cached`` holds the objects, so an id cannot have been reused
-        if cached is not None and cached[1] == ids and cached[2] == versions:
-            return cached[3]
+        # the same objects (identity, one C-level pass) at the same versions: the stacked value stands
+        if cached is not None and cached[1] == versions and all(map(operator.is_, raw, cached[0])):
+            return cached[2]
         values = [_as_float_tensor(r).to(dtype=X.dtype, device=X.device) for r in raw]
         for m, v in zip(group.members, values):
             if tuple(v.shape) != self._shapes[m]:
                 raise _StalePlan(m)
         value = torch.stack(values) if group.stacked else values[0]
-        self._data_cache[index] = (raw, ids, versions, value)
+        self._data_cache[index] = (raw, versions, value)
         return value
 
     def data_values(self, data: Mapping[str, Any], X: torch.Tensor) -> list[torch.Tensor]:
@@ -409,6 +411,22 @@ class BatchedPlan:
             return None
         return self._traced(X, *values)
 
+    def traced_incentives(self, X: torch.Tensor, data: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(loss, ∂Σloss/∂X)`` from one traced graph of the forward and the reverse pass
+        (:mod:`mechanism.engines.joint`), run without autograd; ``None`` where the plan could not
+        be traced or the joint graph disagreed (:attr:`trace_failure`, :attr:`joint_failure`)."""
+        values = self.data_values(data, X)
+        if self._traced is None and self.trace_failure is None:
+            self._trace(X, values)
+        if self._joint is None:
+            return None
+        return self._joint(X, *values)
+
+    @property
+    def joint_runner(self) -> str | None:
+        """What runs the joint graph: ``"torchscript"``, ``"fx"`` or ``None`` (no joint graph)."""
+        return None if self._joint is None else self._joint.runner
+
     def _trace(self, X: torch.Tensor, values: list[torch.Tensor]) -> None:
         """Trace :meth:`forward` with ``make_fx`` (data as inputs, so changed data is seen) and check
         loss and gradient against the eager plan at ``X``."""
@@ -431,6 +449,10 @@ class BatchedPlan:
             return
         self._traced = graph
         self.n_traced_ops = sum(n.op == "call_function" for n in graph.graph.nodes)
+        try:
+            self._joint = trace_joint(self.forward, X, values, (want[0], want[1]), _tolerance(want[0].dtype))
+        except Exception as exc:  # the traced forward pass with autograd stays
+            self.joint_failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
 
 
 def _tolerance(dtype: torch.dtype) -> float:
@@ -540,19 +562,59 @@ def ddag_loss(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | None, engin
     if engine == "autograd":
         return ddag.loss(X, data), "autograd"
     data = {} if data is None else data
-    ddag.check_call(X, data)
-    plan = batched_plan(ddag, X, data)
-    if engine == "auto" and not worthwhile(plan):
+    plan, trace = _decide(ddag, X, data, engine)
+    if plan is None:
         return ddag.loss(X, data), "autograd"
-    plan.calls += 1
-    trace = engine == "traced" or (engine == "auto" and plan.calls > TRACE_AFTER)
     try:
-        loss = plan.traced_loss(X, data) if trace else None
-        used = "traced"
-        if loss is None:
-            loss, used = plan.loss(X, data), "batched"
+        loss, used = _plan_loss(plan, X, data, trace)
     except _StalePlan:
         ddag.__dict__.pop("_batched_plans", None)
         return ddag_loss(ddag, X, data, engine)
     ddag.check_loss_shape(loss, X)
     return loss, used
+
+
+def ddag_loss_and_grad(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | None,
+                       engine: str) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """The loss ``(B,)`` of ``ddag`` at ``X``, its gradient ``∂Σloss/∂X`` (both detached) and the
+    engine that computed them, chosen as in :func:`ddag_loss`.
+
+    Where the choice is ``"traced"``, one traced graph computes both (:mod:`mechanism.engines.joint`:
+    the forward and the reverse pass as ATen operations, run by TorchScript on the CPU), and no
+    autograd graph is recorded; where that graph is unavailable (:attr:`BatchedPlan.joint_failure`)
+    and on every other engine, autograd runs through the loss.
+    """
+    data = {} if data is None else data
+    plan, trace = (None, False) if engine == "autograd" else _decide(ddag, X, data, engine)
+    try:
+        joint = plan.traced_incentives(X, data) if plan is not None and trace else None
+        if joint is not None:
+            (loss, grad), used = joint, "traced"
+            ddag.check_loss_shape(loss, X)
+            return loss, grad, used
+        with torch.enable_grad():
+            Xg = X.detach().requires_grad_(True)
+            loss, used = (ddag.loss(Xg, data), "autograd") if plan is None else _plan_loss(plan, Xg, data, trace)
+            ddag.check_loss_shape(loss, X)
+            (grad,) = torch.autograd.grad(loss.sum(), Xg)
+    except _StalePlan:
+        ddag.__dict__.pop("_batched_plans", None)
+        return ddag_loss_and_grad(ddag, X, data, engine)
+    return loss.detach(), grad, used
+
+
+def _decide(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any], engine: str) -> tuple[BatchedPlan | None, bool]:
+    """The plan ``engine`` runs (``None``: the reference) and whether traced; counts the plan's call."""
+    ddag.check_call(X, data)
+    plan = batched_plan(ddag, X, data)
+    if engine == "auto" and not worthwhile(plan):
+        return None, False
+    plan.calls += 1
+    return plan, engine == "traced" or (engine == "auto" and plan.calls > TRACE_AFTER)
+
+
+def _plan_loss(plan: BatchedPlan, X: torch.Tensor, data: Mapping[str, Any], trace: bool) -> tuple[torch.Tensor, str]:
+    loss = plan.traced_loss(X, data) if trace else None
+    if loss is None:
+        return plan.loss(X, data), "batched"
+    return loss, "traced"
