@@ -74,7 +74,8 @@ def test_supply_chain_groups_its_facilities_and_both_aggregations_give_the_same_
     plan = batched_plan(stacked.ddag, X, stacked.data())
     nodes = len(stacked.ddag.topological_order())
     assert plan.n_stacked > 0 and plan.n_groups < nodes / 4 and not plan.fallbacks
-    assert plan.trace_failure is None and plan.n_traced_ops is not None
+    assert plan.trace_failure is None and plan.joint_failure is None and plan.joint_runner is not None
+    assert plan.traced_loss(X, stacked.data()) is not None and plan.n_traced_ops is not None  # traced on request
 
 
 # ----------------------------------------------------------------------------- random graphs
@@ -224,7 +225,8 @@ def test_a_plan_that_cannot_be_traced_runs_eagerly_and_says_so():
         _assert_equal_to_reference(problem, _random_actions(problem, 1, seed))
     X = _random_actions(problem, 1, 0)
     assert incentives(problem, X, engine="traced").engine == "batched"
-    assert batched_plan(g, X, problem.data()).trace_failure is not None
+    plan = batched_plan(g, X, problem.data())
+    assert plan.trace_failure is not None and plan.joint_failure is not None
 
 
 # ----------------------------------------------------------------------------- selection and errors
@@ -377,7 +379,9 @@ def test_traced_incentives_run_one_scripted_graph_of_both_passes_and_equal_the_r
     _assert_equal_to_reference(chain, X, engines=("traced",))
     plan = batched_plan(chain.ddag, X, chain.data())
     assert plan.joint_failure is None and plan.joint_runner == "torchscript"
-    assert plan._joint.n_ops > plan.n_traced_ops  # the reverse pass is in the graph
+    assert plan.n_traced_ops is None  # the forward-only graph is traced only when a loss alone is asked for
+    plan.traced_loss(X, chain.data())
+    assert plan._joint.n_ops > plan.n_traced_ops  # the reverse pass is in the joint graph
 
 
 def test_joint_graph_falls_back_to_fx_then_to_autograd(monkeypatch):

@@ -406,7 +406,7 @@ class BatchedPlan:
         could not be traced or disagreed with the reference; :attr:`trace_failure` says why)."""
         values = self.data_values(data, X)
         if self._traced is None and self.trace_failure is None:
-            self._trace(X, values)
+            self._trace_forward(X, values)
         if self._traced is None:
             return None
         return self._traced(X, *values)
@@ -414,10 +414,14 @@ class BatchedPlan:
     def traced_incentives(self, X: torch.Tensor, data: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor] | None:
         """``(loss, ∂Σloss/∂X)`` from one traced graph of the forward and the reverse pass
         (:mod:`mechanism.engines.joint`), run without autograd; ``None`` where the plan could not
-        be traced or the joint graph disagreed (:attr:`trace_failure`, :attr:`joint_failure`)."""
+        be traced that way or the graph disagreed (:attr:`joint_failure` says why)."""
         values = self.data_values(data, X)
-        if self._traced is None and self.trace_failure is None:
-            self._trace(X, values)
+        if self._joint is None and self.joint_failure is None:
+            try:
+                want = self._eager_loss_and_grad(X, values)
+                self._joint = trace_joint(self.forward, X, values, want, _tolerance(want[0].dtype))
+            except Exception as exc:  # noqa: BLE001 - the caller falls back to autograd
+                self.joint_failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         if self._joint is None:
             return None
         return self._joint(X, *values)
@@ -427,21 +431,27 @@ class BatchedPlan:
         """What runs the joint graph: ``"torchscript"``, ``"fx"`` or ``None`` (no joint graph)."""
         return None if self._joint is None else self._joint.runner
 
-    def _trace(self, X: torch.Tensor, values: list[torch.Tensor]) -> None:
+    def _eager_loss_and_grad(self, X: torch.Tensor, values: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The eager plan's loss and ``∂Σloss/∂X`` at ``X``: what a trace is checked against."""
+        with torch.enable_grad():
+            Xg = X.detach().requires_grad_(True)
+            value = self.forward(Xg, *values)
+            (grad,) = torch.autograd.grad(value.sum(), Xg)
+        return value.detach(), grad
+
+    def _trace_forward(self, X: torch.Tensor, values: list[torch.Tensor]) -> None:
         """Trace :meth:`forward` with ``make_fx`` (data as inputs, so changed data is seen) and check
         loss and gradient against the eager plan at ``X``."""
         try:
             from torch.fx.experimental.proxy_tensor import make_fx
 
             graph = make_fx(self.forward)(X.detach(), *values)
+            want = self._eager_loss_and_grad(X, values)
             with torch.enable_grad():
-                want, got = [], []
-                for fn, out in ((self.forward, want), (graph, got)):
-                    Xg = X.detach().requires_grad_(True)
-                    value = fn(Xg, *values)
-                    (grad,) = torch.autograd.grad(value.sum(), Xg)
-                    out.extend([value.detach(), grad])
-            for a, b in zip(got, want):
+                Xg = X.detach().requires_grad_(True)
+                value = graph(Xg, *values)
+                (grad,) = torch.autograd.grad(value.sum(), Xg)
+            for a, b in zip((value.detach(), grad), want):
                 if a.shape != b.shape or float((a - b).abs().max()) > _tolerance(b.dtype) * max(1.0, float(b.abs().max())):
                     raise RuntimeError("the traced graph disagrees with the eager plan")
         except Exception as exc:  # an operation make_fx cannot trace: the eager plan stays
@@ -449,10 +459,6 @@ class BatchedPlan:
             return
         self._traced = graph
         self.n_traced_ops = sum(n.op == "call_function" for n in graph.graph.nodes)
-        try:
-            self._joint = trace_joint(self.forward, X, values, (want[0], want[1]), _tolerance(want[0].dtype))
-        except Exception as exc:  # the traced forward pass with autograd stays
-            self.joint_failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
 
 
 def _tolerance(dtype: torch.dtype) -> float:
