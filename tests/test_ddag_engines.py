@@ -416,3 +416,32 @@ def test_a_joint_graph_that_disagrees_is_refused():
     assert torch.equal(loss, forward(X * 3, w)) and torch.equal(grad, 12.0 * X)
     with pytest.raises(RuntimeError, match="disagrees"):
         trace_joint(forward, X, [w], (forward(X, w), 5.0 * X), 1e-12)
+
+
+def test_auto_traces_the_incentives_of_an_ungrouped_plan_after_more_calls(monkeypatch):
+    import mechanism.engines.batched as batched
+
+    assert batched.TRACE_UNGROUPED_AFTER > TRACE_AFTER
+    monkeypatch.setattr(batched, "TRACE_UNGROUPED_AFTER", 30)  # the switch, not the constant, is tested
+    problem = nonconvex_problem()
+    X = _random_actions(problem, 1, 5)
+    ref = incentives(problem, X, method="autograd", engine="autograd")
+    used = [incentives(problem, X, method="autograd").engine for _ in range(31)]
+    assert used[:30] == ["autograd"] * 30 and used[-1] == "traced"
+    late = incentives(problem, X, method="autograd")
+    assert torch.allclose(late.G, ref.G, rtol=TOL, atol=0) and torch.allclose(late.loss, ref.loss, rtol=TOL, atol=0)
+    assert problem.evaluate_loss(X)[1] == "autograd"  # a loss alone keeps the reference
+
+
+def test_an_ungrouped_plan_that_cannot_be_traced_keeps_the_reference(monkeypatch):
+    import mechanism.engines.batched as batched
+
+    monkeypatch.setattr(batched, "TRACE_UNGROUPED_AFTER", 2)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("untraceable")
+
+    monkeypatch.setattr(batched, "trace_joint", broken)
+    problem = nonconvex_problem()
+    X = _random_actions(problem, 1, 6)
+    assert [incentives(problem, X, method="autograd").engine for _ in range(4)] == ["autograd"] * 4

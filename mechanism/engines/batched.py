@@ -504,6 +504,9 @@ class _StalePlan(Exception):
 
 
 TRACE_AFTER = 200  # engine="auto" traces a plan on its 201st call (see ddag_loss)
+#: engine="auto" traces the incentives of a plan that groups nothing on its 2,001st call: such a plan
+#: saves less per call (small graphs: 0.1-0.4 ms, docs/speed.md) for about the same trace cost
+TRACE_UNGROUPED_AFTER = 2000
 MAX_PLANS = 4  # plans kept per DDAG (one per batch size, dtype and device; the envs alternate B = 1 and B = N)
 
 
@@ -588,16 +591,21 @@ def ddag_loss_and_grad(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | No
     Where the choice is ``"traced"``, one traced graph computes both (:mod:`mechanism.engines.joint`:
     the forward and the reverse pass as ATen operations, run by TorchScript on the CPU), and no
     autograd graph is recorded; where that graph is unavailable (:attr:`BatchedPlan.joint_failure`)
-    and on every other engine, autograd runs through the loss.
+    and on every other engine, autograd runs through the loss. One difference from
+    :func:`ddag_loss`: under ``"auto"`` a plan that groups nothing is traced too, from its
+    :data:`TRACE_UNGROUPED_AFTER` + 1st call (small graphs: 2.1–2.7× faster per call, measured in
+    ``results/speed/ddag_joint``), and keeps the reference where it cannot be.
     """
     data = {} if data is None else data
-    plan, trace = (None, False) if engine == "autograd" else _decide(ddag, X, data, engine)
+    plan, trace = (None, False) if engine == "autograd" else _decide(ddag, X, data, engine, incentives=True)
     try:
         joint = plan.traced_incentives(X, data) if plan is not None and trace else None
         if joint is not None:
             (loss, grad), used = joint, "traced"
             ddag.check_loss_shape(loss, X)
             return loss, grad, used
+        if plan is not None and engine == "auto" and not worthwhile(plan):
+            plan = None  # an ungrouped plan without a joint graph: the reference does the same work for less
         with torch.enable_grad():
             Xg = X.detach().requires_grad_(True)
             loss, used = (ddag.loss(Xg, data), "autograd") if plan is None else _plan_loss(plan, Xg, data, trace)
@@ -609,12 +617,17 @@ def ddag_loss_and_grad(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | No
     return loss.detach(), grad, used
 
 
-def _decide(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any], engine: str) -> tuple[BatchedPlan | None, bool]:
-    """The plan ``engine`` runs (``None``: the reference) and whether traced; counts the plan's call."""
+def _decide(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any], engine: str,
+            incentives: bool = False) -> tuple[BatchedPlan | None, bool]:
+    """The plan ``engine`` runs (``None``: the reference) and whether traced; counts the plan's call.
+    ``incentives``: the caller wants loss and gradient (an ungrouped plan may then be traced)."""
     ddag.check_call(X, data)
     plan = batched_plan(ddag, X, data)
     if engine == "auto" and not worthwhile(plan):
-        return None, False
+        if not incentives:
+            return None, False
+        plan.calls += 1
+        return (plan, True) if plan.calls > TRACE_UNGROUPED_AFTER else (None, False)
     plan.calls += 1
     return plan, engine == "traced" or (engine == "auto" and plan.calls > TRACE_AFTER)
 
