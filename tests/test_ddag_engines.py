@@ -312,6 +312,8 @@ def test_problem_pickles_after_batched_evaluation():
     G = incentives(chain, X).G
     clone = pickle.loads(pickle.dumps(chain))
     assert torch.equal(incentives(clone, X).G, G)
+    traced = incentives(chain, X, engine="traced").G  # a plan holding a TorchScript graph pickles too
+    assert torch.equal(incentives(pickle.loads(pickle.dumps(chain)), X, engine="traced").G, traced)
 
 
 def test_run_planner_gets_the_batched_engine_with_the_same_iterates():
