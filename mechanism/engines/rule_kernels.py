@@ -157,28 +157,26 @@ def _satisficing_source(x, steps, stop, eta, lam, lo, hi, h, rho, r, chunk):  # 
     return sums.sum(), quads.sum(), halted.sum()
 
 
-def _loop_heavy_ball_source(x, v, eta, lam, lo, hi, beta, shift, s, k, chunk, s_out, q_out):  # pragma: no cover
-    """``k`` heavy-ball iterations in place, recording ``Σx`` and ``Σλx²`` after each; returns ``k``."""
+def _loop_source(x, w, eta, lam, lo, hi, p, shift, s, k, chunk, s_out, q_out):  # pragma: no cover
+    """``k`` iterations of ``_rule`` (heavy ball, Nesterov or noisy: bound per variant) in place,
+    recording ``Σx`` and ``Σλx²`` after each; ``_state(w, j)`` (bound too) is iteration ``j``'s
+    state array: ``w`` itself (velocity, previous z) or ``w[j]`` (that iteration's noise). Returns ``k``."""
     for j in range(k):
-        s, q = _rule(x, v, eta, lam, lo, hi, beta, s + shift, chunk)  # noqa: F821 - bound per variant
+        s, q = _rule(x, _state(w, j), eta, lam, lo, hi, p, s + shift, chunk)  # noqa: F821 - bound per variant
         s_out[j], q_out[j] = s, q
     return k
 
 
-def _loop_nesterov_source(x, zp, eta, lam, lo, hi, beta, shift, s, k, chunk, s_out, q_out):  # pragma: no cover
-    """``k`` Nesterov iterations in place, recording ``Σx`` and ``Σλx²`` after each; returns ``k``."""
-    for j in range(k):
-        s, q = _rule(x, zp, eta, lam, lo, hi, beta, s + shift, chunk)  # noqa: F821 - bound per variant
-        s_out[j], q_out[j] = s, q
-    return k
+@numba.njit(inline="always")
+def _same(w, j):  # pragma: no cover - compiled
+    """The state array of every iteration (heavy ball: the velocity; Nesterov: the previous z)."""
+    return w
 
 
-def _loop_noisy_source(x, noise, eta, lam, lo, hi, sigma, shift, s, k, chunk, s_out, q_out):  # pragma: no cover
-    """``k`` noisy iterations in place (``noise[j]``: iteration ``j``'s draws), recording the sums."""
-    for j in range(k):
-        s, q = _rule(x, noise[j], eta, lam, lo, hi, sigma, s + shift, chunk)  # noqa: F821 - bound per variant
-        s_out[j], q_out[j] = s, q
-    return k
+@numba.njit(inline="always")
+def _row(w, j):  # pragma: no cover - compiled
+    """Iteration ``j``'s noise (the noisy rule)."""
+    return w[j]
 
 
 def _loop_satisficing_source(x, steps, stop, eta, lam, lo, hi, h, rho, shift, s, k, chunk, s_out,
@@ -198,10 +196,11 @@ def _loop_satisficing_source(x, steps, stop, eta, lam, lo, hi, h, rho, shift, s,
     return done
 
 
-_SOURCES = {"heavy_ball": (_heavy_ball_source, _loop_heavy_ball_source),
-            "nesterov": (_nesterov_source, _loop_nesterov_source),
-            "noisy": (_noisy_source, _loop_noisy_source),
-            "satisficing": (_satisficing_source, _loop_satisficing_source)}
+# per rule: its step source, its loop source and what the loop binds besides ``_rule`` (its step)
+_SOURCES = {"heavy_ball": (_heavy_ball_source, _loop_source, {"_state": _same}),
+            "nesterov": (_nesterov_source, _loop_source, {"_state": _same}),
+            "noisy": (_noisy_source, _loop_source, {"_state": _row}),
+            "satisficing": (_satisficing_source, _loop_satisficing_source, {})}
 
 
 # ------------------------------------------------------------------ the builds
@@ -213,10 +212,10 @@ def _build(parallel: bool) -> dict[str, Any]:
     exact = numba.njit(parallel=parallel, cache=cache)
     plain = numba.njit(cache=cache)
     kernels = {}
-    for rule, (step_source, loop_source) in _SOURCES.items():
+    for rule, (step_source, loop_source, binds) in _SOURCES.items():
         step = _variant(step_source, f"{rule}_{suffix}", exact if rule == "satisficing" else fast)
         kernels[rule] = step
-        kernels["loop_" + rule] = _variant(loop_source, f"loop_{rule}_{suffix}", plain, _rule=step)
+        kernels["loop_" + rule] = _variant(loop_source, f"loop_{rule}_{suffix}", plain, _rule=step, **binds)
     return kernels
 
 
