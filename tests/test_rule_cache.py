@@ -3,17 +3,10 @@ second process loads what the first compiled, and computes the same bits (as tes
 checks for the fused step, on which simultaneous best responses run)."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from cache_support import run_child
 
 numba = pytest.importorskip("numba")
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # One run per rule, forced onto the compiled kernels; the hash covers the iterates, the loss history
 # and the rule's own state (velocity, previous z, efforts and stop times, the generator's state).
@@ -49,13 +42,6 @@ print(json.dumps(out))
 RULES = ("heavy_ball", "nesterov", "noisy", "satisficing")
 
 
-def _child(cache_dir: Path) -> dict:
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def test_serial_rule_kernels_are_cacheable_and_distinct():
     """Each build of each kernel is its own Python function (numba's cache index is per function, not
     per compile flag); the serial build caches on disk, the parallel one does not; the flags are the
@@ -89,10 +75,10 @@ def test_second_process_loads_the_rule_kernels_and_computes_the_same_bits(tmp_pa
     satisficing and simultaneous best responses (the fused gradient kernel). The step kernels are
     loaded too (hits), before their loops: a loop loaded first runs its own linked copy of the step,
     whose sums differ in the last bits (checked: the hashes differ without that)."""
-    cold = _child(tmp_path)
+    cold = run_child(CHILD, tmp_path)
     assert list(tmp_path.rglob("*rule_kernels*.nbi")) and list(tmp_path.rglob("*rule_kernels*.nbc"))
     assert all(cold["misses"][k] >= 1 for k in cold["misses"]), cold["misses"]
-    warm = _child(tmp_path)
+    warm = run_child(CHILD, tmp_path)
     for rule in RULES + ("best_response",):
         assert cold[rule] == warm[rule], rule
     assert [cold[rule][0] for rule in RULES] == [f"rule-numba-{rule}" for rule in RULES]

@@ -12,14 +12,11 @@ gradient agents' first fused call).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
-import subprocess
-import sys
 import tempfile
-import time
+
+from numba_cache import child, parse_arguments, write_result  # beside this file
 
 RULES = ("heavy_ball", "nesterov", "noisy", "satisficing", "best_response")
 
@@ -55,13 +52,6 @@ print(json.dumps({"import_s": t_import, "first_call_s": first, "second_call_s": 
 KEYS = ("import_s", "first_call_s", "second_call_s", "analytic_call_s")
 
 
-def child(rule: str, cache_dir: str) -> dict:
-    """One fresh process running ``rule`` with ``NUMBA_CACHE_DIR=cache_dir``; its JSON line."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    out = subprocess.run([sys.executable, "-c", CHILD, rule], env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def median(values: list[float]) -> float:
     """The middle value (of an odd count; the upper middle of an even one)."""
     return sorted(values)[len(values) // 2]
@@ -69,16 +59,13 @@ def median(values: list[float]) -> float:
 
 def main() -> None:
     """Run the repeats and write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default="results/speed/rule_cache.json")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, "results/speed/rule_cache.json")
     load_before = os.getloadavg()
     runs: dict[str, list[dict]] = {rule: [] for rule in RULES}
     for _ in range(args.repeats):
         for rule in RULES:
             with tempfile.TemporaryDirectory() as cache_dir:
-                cold, warm = child(rule, cache_dir), child(rule, cache_dir)
+                cold, warm = child(cache_dir, CHILD, rule), child(cache_dir, CHILD, rule)
             assert not any(warm["cache_misses"].values()), (rule, warm["cache_misses"])
             runs[rule].append({"cold": cold, "warm": warm})
             print(f"{rule}: cold first call {cold['first_call_s']:.3f} s, warm {warm['first_call_s']:.3f} s CPU",
@@ -91,14 +78,7 @@ def main() -> None:
         summary[rule]["first_call_range_s"] = {which: [min(r[which]["first_call_s"] for r in rows),
                                                        max(r[which]["first_call_s"] for r in rows)]
                                                for which in ("cold", "warm")}
-    result = {"what": " ".join(__doc__.splitlines()[:2]),
-              "clock": "time.process_time() in the child (CPU seconds)", "repeats": args.repeats,
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
-              "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-              "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "median": summary, "runs": runs}
-    with open(args.out, "w") as fh:
-        json.dump(result, fh, indent=1)
+    write_result(args.out, __doc__, args.repeats, load_before, summary, runs)
     print(json.dumps({rule: {"cold": s["cold"]["first_call_s"], "warm": s["warm"]["first_call_s"]}
                       for rule, s in summary.items()}, indent=1))
 
