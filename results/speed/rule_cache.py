@@ -7,7 +7,8 @@ directory: one cold process (compiles the rule's kernels and writes the cache), 
 (loads them). The call is ``run_planner(aggregative_problem(1000), policy, zeros, max_iters=100,
 method="fused")`` (heavy ball, Nesterov, noisy and satisficing run on their rule kernels,
 simultaneous best responses on the fused gradient kernel), then a second call in the same process
-and the same call with ``method="analytic"`` for scale. The companion of ``numba_cache.py`` (the
+and the same call with ``method="analytic"`` for scale; and, in a third process, the CPU time of
+``import numba`` (part of any first compiled call). The companion of ``numba_cache.py`` (the
 gradient agents' first fused call).
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import os
 import tempfile
 
-from numba_cache import child, parse_arguments, write_result  # beside this file
+from numba_cache import child, numba_import_seconds, parse_arguments, write_result  # beside this file
 
 RULES = ("heavy_ball", "nesterov", "noisy", "satisficing", "best_response")
 
@@ -67,12 +68,13 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as cache_dir:
                 cold, warm = child(cache_dir, CHILD, rule), child(cache_dir, CHILD, rule)
             assert not any(warm["cache_misses"].values()), (rule, warm["cache_misses"])
-            runs[rule].append({"cold": cold, "warm": warm})
+            runs[rule].append({"cold": cold, "warm": warm, "import_numba_s": numba_import_seconds()})
             print(f"{rule}: cold first call {cold['first_call_s']:.3f} s, warm {warm['first_call_s']:.3f} s CPU",
                   flush=True)
     summary = {}
     for rule, rows in runs.items():
         summary[rule] = {which: {key: median([r[which][key] for r in rows]) for key in KEYS} for which in ("cold", "warm")}
+        summary[rule]["import_numba_s"] = median([r["import_numba_s"] for r in rows])
         summary[rule]["engine"] = rows[0]["cold"]["engine"]
         summary[rule]["first_call_cold_over_warm"] = summary[rule]["cold"]["first_call_s"] / summary[rule]["warm"]["first_call_s"]
         summary[rule]["first_call_range_s"] = {which: [min(r[which]["first_call_s"] for r in rows),
