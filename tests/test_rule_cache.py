@@ -67,6 +67,20 @@ def test_serial_rule_kernels_are_cacheable_and_distinct():
     assert set(KERNELS["serial"]["heavy_ball"].targetoptions["fastmath"]) == {"reassoc", "nsz"}
 
 
+def test_a_change_of_the_inlined_broadcast_helpers_is_not_missed():
+    """numba invalidates a cache entry when its own file changes, not when a helper it inlines from
+    another file does: the rule kernels record the hash of fused_kernels' ``at``/``part``."""
+    import hashlib
+    import inspect
+
+    from mechanism.engines import fused_kernels, rule_kernels
+
+    source = inspect.getsource(fused_kernels._at) + inspect.getsource(fused_kernels._part)
+    assert hashlib.sha256(source.encode()).hexdigest()[:16] == rule_kernels.BROADCAST_HELPERS_SHA, (
+        "fused_kernels' at/part changed: set BROADCAST_HELPERS_SHA in mechanism/engines/rule_kernels.py to the "
+        "new hash (that edit invalidates the rule kernels' cached entries, which inline the old helpers)")
+
+
 @pytest.mark.slow
 def test_second_process_loads_the_rule_kernels_and_computes_the_same_bits(tmp_path):
     """A process with an empty NUMBA_CACHE_DIR compiles every rule's step and loop kernels and writes
