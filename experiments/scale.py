@@ -412,7 +412,7 @@ def to_markdown(payload: dict[str, Any]) -> str:
         lines.append(f"| {r['n_agents']:.0e} | {r['method']} | {bound}{_fmt(r['seconds_per_iteration'])} | "
                      f"{_fmt(r['agent_updates_per_second'])} | {_fmt(r['mock_seconds_per_iteration'])} | "
                      f"{_fmt(r['speedup_vs_mock'], '.1f')} | {_fmt(r['numpy_pass_seconds'])} | "
-                     f"{_fmt(r['ratio_to_numpy_pass'], '.2f')} | {_fmt(mem, '.0f')} MiB | "
+                     f"{_fmt(r['ratio_to_numpy_pass'], '.2f')} | {'—' if mem is None else f'{mem:.0f} MiB'} | "
                      f"{_fmt(r['final_loss'], '.6g')} | {_fmt(r['optimal_loss'], '.6g')} | {convergence_status(r)} | "
                      f"{_fmt(relative_gap(r), '.3g')} |")
     if not all(r.get("marginal_resolved", True) for r in payload["records"]):

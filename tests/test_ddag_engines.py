@@ -74,7 +74,8 @@ def test_supply_chain_groups_its_facilities_and_both_aggregations_give_the_same_
     plan = batched_plan(stacked.ddag, X, stacked.data())
     nodes = len(stacked.ddag.topological_order())
     assert plan.n_stacked > 0 and plan.n_groups < nodes / 4 and not plan.fallbacks
-    assert plan.trace_failure is None and plan.n_traced_ops is not None
+    assert plan.trace_failure is None and plan.joint_failure is None and plan.joint_runner is not None
+    assert plan.traced_loss(X, stacked.data()) is not None and plan.n_traced_ops is not None  # traced on request
 
 
 # ----------------------------------------------------------------------------- random graphs
@@ -224,7 +225,8 @@ def test_a_plan_that_cannot_be_traced_runs_eagerly_and_says_so():
         _assert_equal_to_reference(problem, _random_actions(problem, 1, seed))
     X = _random_actions(problem, 1, 0)
     assert incentives(problem, X, engine="traced").engine == "batched"
-    assert batched_plan(g, X, problem.data()).trace_failure is not None
+    plan = batched_plan(g, X, problem.data())
+    assert plan.trace_failure is not None and plan.joint_failure is not None
 
 
 # ----------------------------------------------------------------------------- selection and errors
@@ -368,3 +370,78 @@ def test_planner_result_names_the_ddag_engine_that_ran():
     assert run_planner(nonconvex_problem(), GradientAgents(0.01), torch.ones(2), max_iters=2).engine == "autograd"
     assert run_planner(aggregative_problem(3), GradientAgents(0.1), torch.ones(3), max_iters=2,
                        method="analytic").engine == "analytic"
+
+
+# ----------------------------------------------------------------------------- the joint graph
+def test_traced_incentives_run_one_scripted_graph_of_both_passes_and_equal_the_reference():
+    chain = supply_chain_problem(5, 4, 2, seed=0)
+    X = _random_actions(chain, 2, 4)
+    _assert_equal_to_reference(chain, X, engines=("traced",))
+    plan = batched_plan(chain.ddag, X, chain.data())
+    assert plan.joint_failure is None and plan.joint_runner == "torchscript"
+    assert plan.n_traced_ops is None  # the forward-only graph is traced only when a loss alone is asked for
+    plan.traced_loss(X, chain.data())
+    assert plan._joint.n_ops > plan.n_traced_ops  # the reverse pass is in the joint graph
+
+
+def test_joint_graph_falls_back_to_fx_then_to_autograd(monkeypatch):
+    import mechanism.engines.batched as batched
+    import mechanism.engines.joint as joint
+
+    monkeypatch.setattr(joint, "_script", lambda *a: None)  # no TorchScript: the fx graph runs
+    chain = supply_chain_problem(4, 4, 2, seed=1)
+    X = _random_actions(chain, 1, 0)
+    _assert_equal_to_reference(chain, X, engines=("traced",))
+    assert batched_plan(chain.ddag, X, chain.data()).joint_runner == "fx"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no joint graph here")
+
+    monkeypatch.setattr(batched, "trace_joint", broken)  # no joint graph: autograd through the traced loss
+    chain = supply_chain_problem(4, 4, 2, seed=1)
+    got = _assert_equal_to_reference(chain, X, engines=("traced",))
+    plan = batched_plan(chain.ddag, X, chain.data())
+    assert got.engine == "traced" and plan.joint_runner is None and "no joint graph here" in plan.joint_failure
+
+
+def test_a_joint_graph_that_disagrees_is_refused():
+    from mechanism.engines.joint import trace_joint
+
+    def forward(x, w):
+        return (w * x ** 2).sum(dim=(1, 2))
+
+    X, w = torch.ones(1, 3, 1, dtype=torch.float64), torch.full((1, 3, 1), 2.0, dtype=torch.float64)
+    good = trace_joint(forward, X, [w], (forward(X, w), 4.0 * X), 1e-12)
+    loss, grad = good(X * 3, w)
+    assert torch.equal(loss, forward(X * 3, w)) and torch.equal(grad, 12.0 * X)
+    with pytest.raises(RuntimeError, match="disagrees"):
+        trace_joint(forward, X, [w], (forward(X, w), 5.0 * X), 1e-12)
+
+
+def test_auto_traces_the_incentives_of_an_ungrouped_plan_after_more_calls(monkeypatch):
+    import mechanism.engines.batched as batched
+
+    assert batched.TRACE_UNGROUPED_AFTER > TRACE_AFTER
+    monkeypatch.setattr(batched, "TRACE_UNGROUPED_AFTER", 30)  # the switch, not the constant, is tested
+    problem = nonconvex_problem()
+    X = _random_actions(problem, 1, 5)
+    ref = incentives(problem, X, method="autograd", engine="autograd")
+    used = [incentives(problem, X, method="autograd").engine for _ in range(31)]
+    assert used[:30] == ["autograd"] * 30 and used[-1] == "traced"
+    late = incentives(problem, X, method="autograd")
+    assert torch.allclose(late.G, ref.G, rtol=TOL, atol=0) and torch.allclose(late.loss, ref.loss, rtol=TOL, atol=0)
+    assert problem.evaluate_loss(X)[1] == "autograd"  # a loss alone keeps the reference
+
+
+def test_an_ungrouped_plan_that_cannot_be_traced_keeps_the_reference(monkeypatch):
+    import mechanism.engines.batched as batched
+
+    monkeypatch.setattr(batched, "TRACE_UNGROUPED_AFTER", 2)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("untraceable")
+
+    monkeypatch.setattr(batched, "trace_joint", broken)
+    problem = nonconvex_problem()
+    X = _random_actions(problem, 1, 6)
+    assert [incentives(problem, X, method="autograd").engine for _ in range(4)] == ["autograd"] * 4

@@ -27,7 +27,9 @@ Method = Literal["auto", "autograd", "analytic"]
 class Incentives:
     """The global loss ``loss`` (shape ``(B,)``), the incentives ``G`` (shape ``(B, N, d)``) and the
     ``engine`` that computed them: ``"analytic"`` (the problem's closed form), ``"autograd"`` (one
-    call per D-DAG node, the reference) or ``"batched"`` (:mod:`mechanism.engines.batched`)."""
+    call per D-DAG node, the reference), ``"batched"`` (:mod:`mechanism.engines.batched`) or
+    ``"traced"`` (the batched plan traced into one graph of the forward and the reverse pass,
+    :mod:`mechanism.engines.joint`)."""
 
     loss: torch.Tensor
     G: torch.Tensor
@@ -69,8 +71,5 @@ def incentives(problem: Problem, X: torch.Tensor, *, types: TypesView = "belief"
 
 
 def _autograd_incentives(problem: Problem, X: torch.Tensor, types: TypesView, engine: str | None) -> Incentives:
-    with torch.enable_grad():
-        Xg = X.detach().requires_grad_(True)
-        loss, used = problem.evaluate_loss(Xg, types, engine)
-        (grad,) = torch.autograd.grad(loss.sum(), Xg)
-    return Incentives(loss.detach(), -grad, used)
+    loss, grad, used = problem.evaluate_loss_and_grad(X, types, engine)
+    return Incentives(loss, -grad, used)

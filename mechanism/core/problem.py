@@ -267,6 +267,16 @@ class Problem:
         chosen = self.__dict__.get("engine", "auto") if engine is None else require_engine(engine)
         return ddag_loss(self.ddag, X, self.data(types), chosen)
 
+    def evaluate_loss_and_grad(self, X: torch.Tensor, types: TypesView = "belief",
+                               engine: str | None = None) -> tuple[torch.Tensor, torch.Tensor, str]:
+        """``L_global(X)``, ``∂ΣL/∂X`` (both detached) and the engine that computed them
+        (:func:`mechanism.engines.batched.ddag_loss_and_grad`: the traced engine runs one graph of
+        the forward and the reverse pass; the others run autograd through the loss)."""
+        from ..engines.batched import ddag_loss_and_grad, require_engine
+
+        chosen = self.__dict__.get("engine", "auto") if engine is None else require_engine(engine)
+        return ddag_loss_and_grad(self.ddag, X, self.data(types), chosen)
+
     def system_loss(self, X: torch.Tensor, types: TypesView = "belief") -> torch.Tensor:
         """``L_system(X)``, shape ``(B,)`` (the whole loss if no split was declared)."""
         node = self.system_node or self.ddag.loss_node

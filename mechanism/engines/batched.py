@@ -49,8 +49,9 @@ import torch
 
 from ..core.ddag import DDAG, AgentNode, DataNode, StackNode, _as_float_tensor
 from ..errors import InvalidParameterError, ShapeMismatchError
+from .joint import JointGraph, trace_joint
 
-__all__ = ["BatchedPlan", "batched_plan", "batched_loss", "ddag_loss", "require_engine", "ENGINES", "PLAN_TOLERANCE"]
+__all__ = ["BatchedPlan", "batched_plan", "batched_loss", "ddag_loss", "ddag_loss_and_grad", "require_engine", "ENGINES", "PLAN_TOLERANCE"]
 
 PLAN_TOLERANCE = 1e-12  # relative agreement a stacked group must show against the reference at planning (float64)
 _VERSION = operator.attrgetter("_version")
@@ -114,11 +115,13 @@ class BatchedPlan:
         self._count_single_reads(partition)
         for members in partition:
             self._add_group(members, X, reference)
-        self._data_cache: dict[int, tuple[list[Any], list[int], list[int], torch.Tensor]] = {}
+        self._data_cache: dict[int, tuple[list[Any], list[int], torch.Tensor]] = {}
         self._defaults: dict[int, list[torch.Tensor]] = {}
         self._loss_where = self._where[ddag.loss_node]
         self._traced: Callable[..., torch.Tensor] | None = None
+        self._joint: JointGraph | None = None
         self.trace_failure: str | None = None
+        self.joint_failure: str | None = None
         self.n_traced_ops: int | None = None
         self.calls = 0
 
@@ -356,21 +359,20 @@ class BatchedPlan:
         if defaults is None:
             defaults = self._defaults[index] = [self.ddag._nodes[m].value for m in group.members]
         raw = list(map(data.get, group.members, defaults))
-        ids = list(map(id, raw))
         try:
             versions = list(map(_VERSION, raw))
         except AttributeError:  # a plain number given as an override
             versions = [getattr(r, "_version", -1) for r in raw]
         cached = self._data_cache.get(index)
-        # ids are compared while ``cached`` holds the objects, so an id cannot have been reused
-        if cached is not None and cached[1] == ids and cached[2] == versions:
-            return cached[3]
+        # the same objects (identity, one C-level pass) at the same versions: the stacked value stands
+        if cached is not None and cached[1] == versions and all(map(operator.is_, raw, cached[0])):
+            return cached[2]
         values = [_as_float_tensor(r).to(dtype=X.dtype, device=X.device) for r in raw]
         for m, v in zip(group.members, values):
             if tuple(v.shape) != self._shapes[m]:
                 raise _StalePlan(m)
         value = torch.stack(values) if group.stacked else values[0]
-        self._data_cache[index] = (raw, ids, versions, value)
+        self._data_cache[index] = (raw, versions, value)
         return value
 
     def data_values(self, data: Mapping[str, Any], X: torch.Tensor) -> list[torch.Tensor]:
@@ -404,26 +406,52 @@ class BatchedPlan:
         could not be traced or disagreed with the reference; :attr:`trace_failure` says why)."""
         values = self.data_values(data, X)
         if self._traced is None and self.trace_failure is None:
-            self._trace(X, values)
+            self._trace_forward(X, values)
         if self._traced is None:
             return None
         return self._traced(X, *values)
 
-    def _trace(self, X: torch.Tensor, values: list[torch.Tensor]) -> None:
+    def traced_incentives(self, X: torch.Tensor, data: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(loss, ∂Σloss/∂X)`` from one traced graph of the forward and the reverse pass
+        (:mod:`mechanism.engines.joint`), run without autograd; ``None`` where the plan could not
+        be traced that way or the graph disagreed (:attr:`joint_failure` says why)."""
+        values = self.data_values(data, X)
+        if self._joint is None and self.joint_failure is None:
+            try:
+                want = self._eager_loss_and_grad(X, values)
+                self._joint = trace_joint(self.forward, X, values, want, _tolerance(want[0].dtype))
+            except Exception as exc:  # noqa: BLE001 - the caller falls back to autograd
+                self.joint_failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        if self._joint is None:
+            return None
+        return self._joint(X, *values)
+
+    @property
+    def joint_runner(self) -> str | None:
+        """What runs the joint graph: ``"torchscript"``, ``"fx"`` or ``None`` (no joint graph)."""
+        return None if self._joint is None else self._joint.runner
+
+    def _eager_loss_and_grad(self, X: torch.Tensor, values: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The eager plan's loss and ``∂Σloss/∂X`` at ``X``: what a trace is checked against."""
+        with torch.enable_grad():
+            Xg = X.detach().requires_grad_(True)
+            value = self.forward(Xg, *values)
+            (grad,) = torch.autograd.grad(value.sum(), Xg)
+        return value.detach(), grad
+
+    def _trace_forward(self, X: torch.Tensor, values: list[torch.Tensor]) -> None:
         """Trace :meth:`forward` with ``make_fx`` (data as inputs, so changed data is seen) and check
         loss and gradient against the eager plan at ``X``."""
         try:
             from torch.fx.experimental.proxy_tensor import make_fx
 
             graph = make_fx(self.forward)(X.detach(), *values)
+            want = self._eager_loss_and_grad(X, values)
             with torch.enable_grad():
-                want, got = [], []
-                for fn, out in ((self.forward, want), (graph, got)):
-                    Xg = X.detach().requires_grad_(True)
-                    value = fn(Xg, *values)
-                    (grad,) = torch.autograd.grad(value.sum(), Xg)
-                    out.extend([value.detach(), grad])
-            for a, b in zip(got, want):
+                Xg = X.detach().requires_grad_(True)
+                value = graph(Xg, *values)
+                (grad,) = torch.autograd.grad(value.sum(), Xg)
+            for a, b in zip((value.detach(), grad), want):
                 if a.shape != b.shape or float((a - b).abs().max()) > _tolerance(b.dtype) * max(1.0, float(b.abs().max())):
                     raise RuntimeError("the traced graph disagrees with the eager plan")
         except Exception as exc:  # an operation make_fx cannot trace: the eager plan stays
@@ -476,6 +504,9 @@ class _StalePlan(Exception):
 
 
 TRACE_AFTER = 200  # engine="auto" traces a plan on its 201st call (see ddag_loss)
+#: engine="auto" traces the incentives of a plan that groups nothing on its 2,001st call: such a plan
+#: saves less per call (small graphs: 0.1-0.4 ms, docs/speed.md) for about the same trace cost
+TRACE_UNGROUPED_AFTER = 2000
 MAX_PLANS = 4  # plans kept per DDAG (one per batch size, dtype and device; the envs alternate B = 1 and B = N)
 
 
@@ -540,19 +571,69 @@ def ddag_loss(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | None, engin
     if engine == "autograd":
         return ddag.loss(X, data), "autograd"
     data = {} if data is None else data
-    ddag.check_call(X, data)
-    plan = batched_plan(ddag, X, data)
-    if engine == "auto" and not worthwhile(plan):
+    plan, trace = _decide(ddag, X, data, engine)
+    if plan is None:
         return ddag.loss(X, data), "autograd"
-    plan.calls += 1
-    trace = engine == "traced" or (engine == "auto" and plan.calls > TRACE_AFTER)
     try:
-        loss = plan.traced_loss(X, data) if trace else None
-        used = "traced"
-        if loss is None:
-            loss, used = plan.loss(X, data), "batched"
+        loss, used = _plan_loss(plan, X, data, trace)
     except _StalePlan:
         ddag.__dict__.pop("_batched_plans", None)
         return ddag_loss(ddag, X, data, engine)
     ddag.check_loss_shape(loss, X)
     return loss, used
+
+
+def ddag_loss_and_grad(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | None,
+                       engine: str) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """The loss ``(B,)`` of ``ddag`` at ``X``, its gradient ``∂Σloss/∂X`` (both detached) and the
+    engine that computed them, chosen as in :func:`ddag_loss`.
+
+    Where the choice is ``"traced"``, one traced graph computes both (:mod:`mechanism.engines.joint`:
+    the forward and the reverse pass as ATen operations, run by TorchScript on the CPU), and no
+    autograd graph is recorded; where that graph is unavailable (:attr:`BatchedPlan.joint_failure`)
+    and on every other engine, autograd runs through the loss. One difference from
+    :func:`ddag_loss`: under ``"auto"`` a plan that groups nothing is traced too, from its
+    :data:`TRACE_UNGROUPED_AFTER` + 1st call (small graphs: 2.1–2.7× faster per call, measured in
+    ``results/speed/ddag_joint``), and keeps the reference where it cannot be.
+    """
+    data = {} if data is None else data
+    plan, trace = (None, False) if engine == "autograd" else _decide(ddag, X, data, engine, incentives=True)
+    try:
+        joint = plan.traced_incentives(X, data) if plan is not None and trace else None
+        if joint is not None:
+            (loss, grad), used = joint, "traced"
+            ddag.check_loss_shape(loss, X)
+            return loss, grad, used
+        if plan is not None and engine == "auto" and not worthwhile(plan):
+            plan = None  # an ungrouped plan without a joint graph: the reference does the same work for less
+        with torch.enable_grad():
+            Xg = X.detach().requires_grad_(True)
+            loss, used = (ddag.loss(Xg, data), "autograd") if plan is None else _plan_loss(plan, Xg, data, trace)
+            ddag.check_loss_shape(loss, X)
+            (grad,) = torch.autograd.grad(loss.sum(), Xg)
+    except _StalePlan:
+        ddag.__dict__.pop("_batched_plans", None)
+        return ddag_loss_and_grad(ddag, X, data, engine)
+    return loss.detach(), grad, used
+
+
+def _decide(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any], engine: str,
+            incentives: bool = False) -> tuple[BatchedPlan | None, bool]:
+    """The plan ``engine`` runs (``None``: the reference) and whether traced; counts the plan's call.
+    ``incentives``: the caller wants loss and gradient (an ungrouped plan may then be traced)."""
+    ddag.check_call(X, data)
+    plan = batched_plan(ddag, X, data)
+    if engine == "auto" and not worthwhile(plan):
+        if not incentives:
+            return None, False
+        plan.calls += 1
+        return (plan, True) if plan.calls > TRACE_UNGROUPED_AFTER else (None, False)
+    plan.calls += 1
+    return plan, engine == "traced" or (engine == "auto" and plan.calls > TRACE_AFTER)
+
+
+def _plan_loss(plan: BatchedPlan, X: torch.Tensor, data: Mapping[str, Any], trace: bool) -> tuple[torch.Tensor, str]:
+    loss = plan.traced_loss(X, data) if trace else None
+    if loss is None:
+        return plan.loss(X, data), "batched"
+    return loss, "traced"
