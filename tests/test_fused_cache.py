@@ -2,17 +2,10 @@
 compiled, and computes the same bits."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from cache_support import run_child
 
 numba = pytest.importorskip("numba")
-
-ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
 import hashlib, json, torch
@@ -31,13 +24,6 @@ out["hits"] = {k: sum(d.stats.cache_hits.values()) for k, d in KERNELS["serial"]
 out["misses"] = {k: sum(d.stats.cache_misses.values()) for k, d in KERNELS["serial"].items()}
 print(json.dumps(out))
 """
-
-
-def _child(cache_dir: Path) -> dict:
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_serial_kernels_are_cacheable_and_distinct():
@@ -66,10 +52,10 @@ def test_second_process_loads_the_kernels_and_computes_the_same_bits(tmp_path):
     """A process with an empty NUMBA_CACHE_DIR compiles the kernels and writes cache files; a second
     process with the same directory loads every kernel it uses (no compile) and ends at the same
     iterates and losses, bit for bit (the whole-loop and per-block paths, scalar and per-agent)."""
-    cold = _child(tmp_path)
+    cold = run_child(CHILD, tmp_path)
     assert sorted(p.suffix for p in tmp_path.rglob("*.nbi")) and list(tmp_path.rglob("*.nbc"))
     assert all(cold["misses"][k] >= 1 for k in ("step", "stats", "loop", "planner")), cold["misses"]
-    warm = _child(tmp_path)
+    warm = run_child(CHILD, tmp_path)
     for case in ("scalar-loop", "scalar-planner", "vector-loop"):
         assert cold[case] == warm[case], case
     assert all(warm["hits"][k] >= 1 for k in ("step", "stats", "loop", "planner")), warm["hits"]

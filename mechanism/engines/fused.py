@@ -127,17 +127,6 @@ def _numba_kernels(n: int) -> dict[str, Any]:
     return KERNELS["parallel" if n >= PARALLEL_MIN_CHUNKS * CHUNK else "serial"]
 
 
-def _numba_broadcast_helpers() -> tuple[Any, Any]:
-    """``at(a, i)`` and ``part(a, start, stop)`` for numba kernels whose coefficient ``a`` is a scalar
-    (one value for every agent: returned as is) or an array of one value (broadcast) or of one per
-    agent (indexed / sliced), resolved at compile time per argument type. Defined (once) in
-    :mod:`mechanism.engines.fused_kernels`; other engines' kernels (:mod:`mechanism.engines.rules`)
-    use them too."""
-    from .fused_kernels import at, part
-
-    return at, part
-
-
 # ---------------------------------------------------------------------------------- torch backend
 CUDA_CHUNK = 1 << 26  # on a GPU a chunk only bounds the temporaries (256 MiB of float32)
 

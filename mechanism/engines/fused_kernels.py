@@ -249,13 +249,14 @@ def _planner_source(X2, e, lam, lo, hi, klam, klo, khi, shift, S, Q, prev, max_i
 # ------------------------------------------------------------------ the builds
 def _variant(source: Callable, name: str, jit: Callable, **callees: Any) -> Any:
     """``jit`` applied to a copy of ``source`` named ``name`` (its own numba cache file: the cache
-    is keyed by qualified name, not by compile flags) whose globals ``_step``/``_stats`` are
-    ``callees``; the copy has ``source``'s code, so each build compiles the same source."""
-    scope = dict(globals(), **callees) if callees else globals()
+    is keyed by qualified name, not by compile flags) whose globals are those of ``source``'s module
+    with ``callees`` added (``_step``/``_stats`` here, ``_rule`` in :mod:`.rule_kernels`); the copy
+    has ``source``'s code, so each build compiles the same source."""
+    scope = dict(source.__globals__, **callees) if callees else source.__globals__
     fn = _pytypes.FunctionType(source.__code__, scope, name, source.__defaults__, source.__closure__)
     fn.__qualname__ = name
     fn.__doc__ = source.__doc__
-    fn.__module__ = __name__
+    fn.__module__ = source.__module__
     return jit(fn)
 
 

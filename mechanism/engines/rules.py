@@ -22,6 +22,10 @@ flag, so that ``ρ(T+1) − ρT`` is computed as the policy computes it); only t
 another order than torch's, so the iterates agree with ``method="analytic"`` to rounding (tested to
 1e-12 relative), not bit for bit. float64 on the CPU only. Measured against the analytic path and
 an in-place torch path in ``scripts/bench_agent_rules.py`` (docs/scale.md, "Other agent rules").
+
+The kernels themselves are in :mod:`.rule_kernels` (imported on first use): the serial builds are
+cached on disk by numba where the fused step's are, so a later process loads them instead of
+compiling them, and computes the same bits (``tests/test_rule_cache.py``).
 """
 from __future__ import annotations
 
@@ -30,16 +34,15 @@ from typing import Any
 import torch
 
 from ..errors import InvalidParameterError
-from .fused import CHUNK, PARALLEL_MIN_CHUNKS, _compact, _numba_broadcast_helpers, numba_available
+from .fused import CHUNK, PARALLEL_MIN_CHUNKS, _compact, numba_available
 
 __all__ = ["RuleKernel", "rule_kernel_unavailable_reason", "rule_name", "RULE_MIN_ITERATIONS"]
 
 # Below this many iterations (times batch rows) run_planner's method="auto" keeps the analytic path:
-# the compile (about 1-2 s per rule on 2 loaded cores, results/speed/agent_rules.json) costs more than
-# a short run saves (about 0.1 ms per iteration at N <= 1e4).
+# the compile (about 1-2 s per rule on 2 loaded cores, results/speed/agent_rules.json; less once numba's
+# disk cache holds the serial kernels, results/speed/rule_cache.json) costs more than a short run saves
+# (about 0.1 ms per iteration at N <= 1e4).
 RULE_MIN_ITERATIONS = 5_000
-
-_KERNELS: dict[str, Any] = {}
 
 
 def rule_name(policy: Any) -> str | None:
@@ -72,179 +75,18 @@ def rule_kernel_unavailable_reason(problem: Any, policy: Any) -> str | None:
 
 
 def rule_kernel_compiled(rule: str) -> bool:
-    """Whether this process has already compiled the (serial) kernel of ``rule``."""
-    return bool(_KERNELS) and bool(_KERNELS["serial"]["loop_" + rule].signatures)
+    """Whether this process has already compiled (or loaded from the disk cache) the serial kernel
+    of ``rule``."""
+    return bool(_kernels(1)["loop_" + rule].signatures)
 
 
 def _kernels(n: int) -> dict[str, Any]:
-    if not _KERNELS:
-        _KERNELS["parallel"] = _compile(parallel=True)
-        _KERNELS["serial"] = _compile(parallel=False)
-    return _KERNELS["parallel" if n >= PARALLEL_MIN_CHUNKS * CHUNK else "serial"]
+    """The rule kernels (:mod:`.rule_kernels`, imported on first use: importing this module does not
+    import numba) for an array of ``n`` values: parallel over chunks for large arrays, serial (and
+    cached on disk) for small ones; the same chunks and order of partial sums either way."""
+    from .rule_kernels import KERNELS
 
-
-def _compile(parallel: bool) -> dict[str, Any]:
-    """The per-rule step kernels (one pass, chunked as the fused step: the same partial sums whatever
-    the number of threads) and their ``k``-iteration loops. ``reassoc``/``nsz`` let the sums vectorise;
-    no ``contract``, so every update is the same multiplications and additions as the torch rule."""
-    import numba
-    import numpy as np
-
-    # first: importing .fused_kernels (which defines at/part) also chooses numba's threading layer
-    # (workqueue: no spinning pool beside torch's), before any parallel kernel here is compiled
-    at, part = _numba_broadcast_helpers()
-    jit = numba.njit(parallel=parallel, cache=False, fastmath={"reassoc", "nsz"})
-    plain = numba.njit(cache=False)
-    exact = numba.njit(parallel=parallel, cache=False)  # no fastmath: ρ(T+1) − ρT must not be simplified to ρ
-
-    @jit
-    def heavy_ball(x, v, eta, lam, lo, hi, beta, r, chunk):  # pragma: no cover - compiled
-        n = x.shape[0]
-        n_chunks = (n + chunk - 1) // chunk
-        sums, quads = np.zeros(n_chunks), np.zeros(n_chunks)
-        for c in numba.prange(n_chunks):
-            a, b = c * chunk, min(n, (c + 1) * chunk)
-            xs, vs = x[a:b], v[a:b]
-            es, ls, los, his = part(eta, a, b), part(lam, a, b), part(lo, a, b), part(hi, a, b)
-            s = 0.0
-            q = 0.0
-            for i in range(xs.shape[0]):
-                xi = xs[i]
-                li = at(ls, i)
-                g = -(2.0 * r + (2.0 * li) * xi)
-                new = min(max(xi + (beta * vs[i] + at(es, i) * g), at(los, i)), at(his, i))
-                vs[i] = new - xi
-                xs[i] = new
-                s += new
-                q += li * new * new
-            sums[c] = s
-            quads[c] = q
-        return sums.sum(), quads.sum()
-
-    @jit
-    def nesterov(x, zp, eta, lam, lo, hi, beta, r, chunk):  # pragma: no cover - compiled
-        n = x.shape[0]
-        n_chunks = (n + chunk - 1) // chunk
-        sums, quads = np.zeros(n_chunks), np.zeros(n_chunks)
-        for c in numba.prange(n_chunks):
-            a, b = c * chunk, min(n, (c + 1) * chunk)
-            xs, zs = x[a:b], zp[a:b]
-            es, ls, los, his = part(eta, a, b), part(lam, a, b), part(lo, a, b), part(hi, a, b)
-            s = 0.0
-            q = 0.0
-            for i in range(xs.shape[0]):
-                xi = xs[i]
-                li = at(ls, i)
-                g = -(2.0 * r + (2.0 * li) * xi)
-                z = min(max(xi + at(es, i) * g, at(los, i)), at(his, i))
-                y = min(max(z + beta * (z - zs[i]), at(los, i)), at(his, i))
-                zs[i] = z
-                xs[i] = y
-                s += y
-                q += li * y * y
-            sums[c] = s
-            quads[c] = q
-        return sums.sum(), quads.sum()
-
-    @jit
-    def noisy(x, noise, eta, lam, lo, hi, sigma, r, chunk):  # pragma: no cover - compiled
-        n = x.shape[0]
-        n_chunks = (n + chunk - 1) // chunk
-        sums, quads = np.zeros(n_chunks), np.zeros(n_chunks)
-        for c in numba.prange(n_chunks):
-            a, b = c * chunk, min(n, (c + 1) * chunk)
-            xs, ns = x[a:b], noise[a:b]
-            es, ls, los, his = part(eta, a, b), part(lam, a, b), part(lo, a, b), part(hi, a, b)
-            s = 0.0
-            q = 0.0
-            for i in range(xs.shape[0]):
-                xi = xs[i]
-                li = at(ls, i)
-                g = -(2.0 * r + (2.0 * li) * xi)
-                new = min(max((xi + at(es, i) * g) + sigma * ns[i], at(los, i)), at(his, i))
-                xs[i] = new
-                s += new
-                q += li * new * new
-            sums[c] = s
-            quads[c] = q
-        return sums.sum(), quads.sum()
-
-    @exact
-    def satisficing(x, steps, stop, eta, lam, lo, hi, h, rho, r, chunk):  # pragma: no cover - compiled
-        """Returns (Σx, Σλx², number of agents halted)."""
-        n = x.shape[0]
-        n_chunks = (n + chunk - 1) // chunk
-        sums, quads, halted = np.zeros(n_chunks), np.zeros(n_chunks), np.zeros(n_chunks, dtype=np.int64)
-        for c in numba.prange(n_chunks):
-            a, b = c * chunk, min(n, (c + 1) * chunk)
-            xs, ts, ss = x[a:b], steps[a:b], stop[a:b]
-            es, ls, los, his, hs = part(eta, a, b), part(lam, a, b), part(lo, a, b), part(hi, a, b), part(h, a, b)
-            s = 0.0
-            q = 0.0
-            m = 0
-            for i in range(xs.shape[0]):
-                xi = xs[i]
-                li = at(ls, i)
-                if ss[i] < 0:
-                    g = -(2.0 * r + (2.0 * li) * xi)
-                    new = min(max(xi + at(es, i) * g, at(los, i)), at(his, i))
-                    dx = new - xi
-                    T = np.float64(ts[i])
-                    if g * dx - 0.5 * (at(hs, i) * (dx * dx)) > rho * (T + 1.0) - rho * T:
-                        ts[i] += 1
-                        xi = new
-                        xs[i] = new
-                    else:
-                        ss[i] = ts[i]
-                        m += 1
-                else:
-                    m += 1
-                s += xi
-                q += li * xi * xi
-            sums[c] = s
-            quads[c] = q
-            halted[c] = m
-        return sums.sum(), quads.sum(), halted.sum()
-
-    @plain
-    def loop_heavy_ball(x, v, eta, lam, lo, hi, beta, shift, s, k, chunk, s_out, q_out):  # pragma: no cover
-        for j in range(k):
-            s, q = heavy_ball(x, v, eta, lam, lo, hi, beta, s + shift, chunk)
-            s_out[j], q_out[j] = s, q
-        return k
-
-    @plain
-    def loop_nesterov(x, zp, eta, lam, lo, hi, beta, shift, s, k, chunk, s_out, q_out):  # pragma: no cover
-        for j in range(k):
-            s, q = nesterov(x, zp, eta, lam, lo, hi, beta, s + shift, chunk)
-            s_out[j], q_out[j] = s, q
-        return k
-
-    @plain
-    def loop_noisy(x, noise, eta, lam, lo, hi, sigma, shift, s, k, chunk, s_out, q_out):  # pragma: no cover
-        for j in range(k):
-            s, q = noisy(x, noise[j], eta, lam, lo, hi, sigma, s + shift, chunk)
-            s_out[j], q_out[j] = s, q
-        return k
-
-    @plain
-    def loop_satisficing(x, steps, stop, eta, lam, lo, hi, h, rho, shift, s, k, chunk, s_out, q_out):  # pragma: no cover
-        """Stops after the iteration at which every agent of the row has halted (the row is then
-        fixed: the remaining outputs repeat its sums). Returns that iteration count (−1 if none)."""
-        n = x.shape[0]
-        done = -1
-        for j in range(k):
-            s, q, m = satisficing(x, steps, stop, eta, lam, lo, hi, h, rho, s + shift, chunk)
-            s_out[j], q_out[j] = s, q
-            if m == n:
-                done = j + 1
-                for jj in range(j + 1, k):
-                    s_out[jj], q_out[jj] = s, q
-                break
-        return done
-
-    return {"loop_heavy_ball": loop_heavy_ball, "loop_nesterov": loop_nesterov, "loop_noisy": loop_noisy,
-            "loop_satisficing": loop_satisficing}
+    return KERNELS["parallel" if n >= PARALLEL_MIN_CHUNKS * CHUNK else "serial"]
 
 
 def _flat(t: torch.Tensor, n: int) -> Any:
@@ -296,6 +138,7 @@ class RuleKernel:
             self._c["h"] = _flat(policy._h, n)
             self._state = [policy.steps_taken.numpy(), policy.stop_time.numpy()]
         self.halted = self.rule == "satisficing" and policy.all_halted()
+        self._callees_loaded = False
         s = self._rows.sum(axis=1, dtype=np.float64)  # the start's sums (then the kernels' own)
         lam = self._c["lam"]
         q = ((lam if isinstance(lam, float) else lam[None, :]) * self._rows * self._rows).sum(axis=1)
@@ -315,33 +158,53 @@ class RuleKernel:
         if self.halted or k == 0:
             return torch.empty(0, B, dtype=torch.float64)
         s_out, q_out = np.empty((B, k)), np.empty((B, k))
-        c, loop = self._c, _kernels(n)["loop_" + self.rule]
+        loop = _kernels(n)["loop_" + self.rule]
         S = self.S.tolist()
+        noise_rows = None
         if self.rule == "noisy":
             noise = torch.empty(k, B, n, 1, dtype=torch.float64)
             for j in range(k):  # the policy's draws, in its order: one (B, N, 1) normal per iteration
                 noise[j].normal_(generator=self.policy._rng)
             noise_np = noise.numpy().reshape(k, B, n)
-            rows_noise = [noise_np[:, 0]] if B == 1 else [np.ascontiguousarray(noise_np[:, b]) for b in range(B)]
-        done = []
-        for b in range(B):
-            x = self._rows[b]
-            if self.rule in ("heavy_ball", "nesterov"):
-                done.append(loop(x, self._state[0][b], c["eta"], c["lam"], c["lo"], c["hi"], self.policy.beta,
-                                 self.shift, S[b], k, CHUNK, s_out[b], q_out[b]))
-            elif self.rule == "noisy":
-                done.append(loop(x, rows_noise[b], c["eta"], c["lam"], c["lo"], c["hi"], self.policy.noise_std,
-                                 self.shift, S[b], k, CHUNK, s_out[b], q_out[b]))
-            else:
-                done.append(loop(x, self._state[0][b], self._state[1][b], c["eta"], c["lam"], c["lo"], c["hi"],
-                                 c["h"], self.policy.effort_cost.rho, self.shift, S[b], k, CHUNK,
-                                 s_out[b], q_out[b]))
+            noise_rows = [noise_np[:, 0]] if B == 1 else [np.ascontiguousarray(noise_np[:, b]) for b in range(B)]
+        self._load_callees(self._row_arguments(0, noise_rows))
+        done = [loop(*self._row_arguments(b, noise_rows), self.shift, S[b], k, CHUNK, s_out[b], q_out[b])
+                for b in range(B)]
         used = k
         if self.rule == "satisficing" and min(done) >= 0:  # every row has halted: the run stops there
             used, self.halted = max(done), True
         S_all, Q_all = torch.from_numpy(s_out[:, :used]).T, torch.from_numpy(q_out[:, :used]).T
         self.S, self.Q = S_all[-1].clone(), Q_all[-1].clone()
         return (S_all + self.shift) ** 2 + Q_all
+
+    def _row_arguments(self, b: int, noise_rows: Any) -> tuple[Any, ...]:
+        """What ``loop_<rule>`` takes for batch row ``b`` before ``shift, s, k, chunk, s_out, q_out``:
+        the rule's step kernel takes the same with ``r, chunk`` after (and one noise row)."""
+        c = self._c
+        coefficients = (c["eta"], c["lam"], c["lo"], c["hi"])
+        if self.rule in ("heavy_ball", "nesterov"):
+            return (self._rows[b], self._state[0][b], *coefficients, self.policy.beta)
+        if self.rule == "noisy":
+            return (self._rows[b], noise_rows[b], *coefficients, self.policy.noise_std)
+        return (self._rows[b], self._state[0][b], self._state[1][b], *coefficients, c["h"],
+                self.policy.effort_cost.rho)
+
+    def _load_callees(self, loop_arguments: tuple[Any, ...]) -> None:
+        """Load (from numba's disk cache, or compile) the rule's step kernel with the argument types
+        its loop passes it, before the loop kernel is loaded: a loop loaded from the cache first
+        would run its own linked copy of the step, which may differ in the last bits; with the step
+        loaded first it runs the step's code, as a freshly compiled loop does (as
+        :meth:`mechanism.engines.fused.FusedAggregative._load_callees`; tested bit for bit)."""
+        if self._callees_loaded:
+            return
+        import numba
+
+        step_arguments = list(loop_arguments)
+        if self.rule == "noisy":
+            step_arguments[1] = step_arguments[1][0]  # the loop passes one iteration's draws
+        step_arguments += [0.0, CHUNK]  # r (a float64) and the chunk length
+        _kernels(self._rows.shape[1])[self.rule].compile(tuple(numba.typeof(a) for a in step_arguments))
+        self._callees_loaded = True
 
     def incentives(self) -> torch.Tensor:
         """``G = −(2r + 2λx)`` at the current point, ``(B, N, 1)`` (allocates N)."""

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 CHILD = r"""
 import json, time
@@ -42,10 +43,10 @@ print(json.dumps({"import_s": t_import, "first_call_s": first, "second_call_s": 
 """
 
 
-def child(cache_dir: str) -> dict:
-    """One fresh process with ``NUMBA_CACHE_DIR=cache_dir``; its JSON line."""
+def child(cache_dir: str, code: str = CHILD, *argv: str) -> dict:
+    """One fresh process running ``code`` (with ``argv``) with ``NUMBA_CACHE_DIR=cache_dir``; its JSON line."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -64,12 +65,30 @@ def numba_import_seconds() -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["import_numba_s"]
 
 
+def parse_arguments(doc: str, out: str) -> argparse.Namespace:
+    """``--repeats`` (3) and ``--out`` (``out``): the command line of this script and of ``rule_cache.py``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=out)
+    return parser.parse_args()
+
+
+def write_result(path: str, doc: str, repeats: int, load_before: tuple[float, ...], summary: dict, runs: Any) -> None:
+    """Write the JSON: what was measured (``doc``'s first two lines), the clock, the machine, the load
+    average before and after, the date, the medians and every run."""
+    result = {"what": " ".join(doc.splitlines()[:2]),
+              "clock": "time.process_time() in the child (CPU seconds)", "repeats": repeats,
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
+              "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+              "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "median": summary, "runs": runs}
+    with open(path, "w") as fh:
+        json.dump(result, fh, indent=1)
+
+
 def main() -> None:
     """Run the repeats and write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default="results/speed/numba_cache.json")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, "results/speed/numba_cache.json")
     load_before = os.getloadavg()
     runs = []
     for _ in range(args.repeats):
@@ -83,14 +102,7 @@ def main() -> None:
                for which in ("cold", "warm")}
     summary["import_numba_s"] = sorted(r["import_numba_s"] for r in runs)[len(runs) // 2]
     summary["first_call_cold_over_warm"] = summary["cold"]["first_call_s"] / summary["warm"]["first_call_s"]
-    result = {"what": __doc__.splitlines()[0] + " " + " ".join(__doc__.splitlines()[1:2]),
-              "clock": "time.process_time() in the child (CPU seconds)", "repeats": args.repeats,
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
-              "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-              "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "median": summary, "runs": runs}
-    with open(args.out, "w") as fh:
-        json.dump(result, fh, indent=1)
+    write_result(args.out, __doc__, args.repeats, load_before, summary, runs)
     print(json.dumps(summary, indent=1))
 
 
