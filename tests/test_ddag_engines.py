@@ -403,7 +403,8 @@ def test_joint_graph_falls_back_to_fx_then_to_autograd(monkeypatch):
     chain = supply_chain_problem(4, 4, 2, seed=1)
     got = _assert_equal_to_reference(chain, X, engines=("traced",))
     plan = batched_plan(chain.ddag, X, chain.data())
-    assert got.engine == "traced" and plan.joint_runner is None and "no joint graph here" in plan.joint_failure
+    assert got.engine == "traced" and plan.joint_runner is None
+    assert plan.joint_failure == "RuntimeError: no joint graph here"
 
 
 def test_a_joint_graph_that_disagrees_is_refused():
@@ -418,6 +419,52 @@ def test_a_joint_graph_that_disagrees_is_refused():
     assert torch.equal(loss, forward(X * 3, w)) and torch.equal(grad, 12.0 * X)
     with pytest.raises(RuntimeError, match="disagrees"):
         trace_joint(forward, X, [w], (forward(X, w), 5.0 * X), 1e-12)
+
+
+def test_the_joint_graph_check_is_relative_to_the_scale_and_refuses_shape_and_nan_mismatches():
+    """Mutation run 7's survivors: the tolerance is rtol · max(1, |want|), and a different shape or a
+    NaN where the reference is finite is refused whatever the difference."""
+    from mechanism.engines.joint import trace_joint
+
+    def forward(x, w):
+        return (w * x ** 2).sum(dim=(1, 2))
+
+    X, w = torch.ones(1, 3, 1, dtype=torch.float64), torch.full((1, 3, 1), 2.0, dtype=torch.float64)
+    loss, grad = forward(X, w), 4.0 * X
+    trace_joint(forward, X, [w * 1e6], (loss * 1e6 * (1 + 1e-14), grad * 1e6), 1e-12)  # relative 1e-14: accepted
+    small = torch.full((1, 3, 1), 0.1, dtype=torch.float64)
+    with pytest.raises(RuntimeError):  # |want| < 1: the absolute floor is 1 · rtol, so 1.5 rtol is refused
+        trace_joint(forward, X, [small], (forward(X, small) + 1.5e-12, 0.2 * X), 1e-12)
+    with pytest.raises(RuntimeError):
+        trace_joint(forward, X, [w], (loss.reshape(1, 1), grad), 1e-12)
+    with pytest.raises(RuntimeError):
+        trace_joint(forward, X, [w], (loss, torch.full_like(grad, float("nan"))), 1e6)
+
+
+def test_a_scripted_graph_that_cannot_run_leaves_the_fx_graph(monkeypatch):
+    import mechanism.engines.joint as joint
+
+    def unrunnable(*args):
+        raise RuntimeError("scripted graph broken")
+
+    monkeypatch.setattr(joint, "_script", lambda *a: unrunnable)
+    chain = supply_chain_problem(3, 4, 2, seed=2)
+    X = _random_actions(chain, 1, 1)
+    _assert_equal_to_reference(chain, X, engines=("traced",))
+    assert batched_plan(chain.ddag, X, chain.data()).joint_runner == "fx"
+
+
+def test_a_plan_is_traced_jointly_once(monkeypatch):
+    import mechanism.engines.batched as batched
+
+    calls = []
+    real = batched.trace_joint
+    monkeypatch.setattr(batched, "trace_joint", lambda *a, **k: calls.append(1) or real(*a, **k))
+    chain = supply_chain_problem(3, 4, 2, seed=2)
+    X = _random_actions(chain, 1, 2)
+    for _ in range(3):
+        incentives(chain, X, engine="traced")
+    assert len(calls) == 1
 
 
 def test_auto_traces_the_incentives_of_an_ungrouped_plan_after_more_calls(monkeypatch):
@@ -447,3 +494,23 @@ def test_an_ungrouped_plan_that_cannot_be_traced_keeps_the_reference(monkeypatch
     problem = nonconvex_problem()
     X = _random_actions(problem, 1, 6)
     assert [incentives(problem, X, method="autograd").engine for _ in range(4)] == ["autograd"] * 4
+
+
+def test_loss_and_grad_rebuild_a_stale_plan_and_take_no_data():
+    """A data value that changes shape makes the plan stale: it is rebuilt, under the engine asked for
+    (mutation run 7: this path and ``data=None`` were untested)."""
+    from mechanism.engines.batched import ddag_loss_and_grad
+
+    g = DDAG()
+    for i in range(3):
+        g.add_agents(f"a{i}", n=1)
+        g.add_data(f"w{i}", torch.ones(1, 1))
+        g.add_function(f"s{i}", _f_data_scale, inputs=[f"a{i}", f"w{i}"])
+    g.add_function("loss", _f_total, inputs=["s0", "s1", "s2"])
+    g.set_loss("loss")
+    X = torch.arange(1.0, 4.0, dtype=torch.float64).reshape(1, 3, 1)
+    loss, grad, used = ddag_loss_and_grad(g, X, None, "traced")
+    assert used == "traced" and torch.equal(grad, torch.ones_like(X)) and float(loss) == 6.0
+    wide = {f"w{i}": torch.full((1,), 2.0, dtype=torch.float64) for i in range(3)}  # another shape: stale
+    loss, grad, used = ddag_loss_and_grad(g, X, wide, "traced")
+    assert used == "traced" and torch.equal(grad, torch.full_like(X, 2.0)) and float(loss) == 12.0
