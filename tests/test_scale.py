@@ -121,3 +121,33 @@ def test_scale_config_and_cli_reject_bad_input(tmp_path):
     bad = subprocess.run([sys.executable, "scripts/scale.py", "--n-agents", "1e3,abc", "--out", str(tmp_path)],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--n-agents" in bad.stderr and "abc" in bad.stderr
+
+
+def test_fit_exponent_interval_is_students_t_on_the_regression_stderr():
+    """Mutation run 7: the interval's formula, the point-count thresholds and the keys were untested."""
+    import scipy.stats
+
+    ns = [1e3, 1e4, 1e5, 1e6]
+    secs = [2e-6, 1.7e-5, 2.1e-4, 1.9e-3]
+    got = fit_exponent(ns, secs)
+    x, y = np.log10(ns), np.log10(secs)
+    ref = scipy.stats.linregress(x, y)
+    half = scipy.stats.t.ppf(0.975, 2) * ref.stderr
+    assert got["slope"] == pytest.approx(ref.slope, rel=1e-12) and got["points"] == 4
+    assert got["ci_low"] == pytest.approx(ref.slope - half, rel=1e-12)
+    assert got["ci_high"] == pytest.approx(ref.slope + half, rel=1e-12)
+    three = fit_exponent(ns[:3], secs[:3])
+    assert three["ci_low"] is not None and three["ci_high"] is not None and three["points"] == 3
+    two = fit_exponent(ns[:2], secs[:2])
+    assert set(two) == {"slope", "ci_low", "ci_high", "points"} and two["points"] == 2
+    assert two["ci_low"] is None and two["ci_high"] is None and two["slope"] == pytest.approx(np.log10(8.5))
+    assert fit_exponent(ns[:1], secs[:1]) == {"slope": None, "ci_low": None, "ci_high": None, "points": 1}
+
+
+def test_fits_take_records_from_fit_min_n_and_old_records_count_as_resolved():
+    cfg = ScaleConfig(n_agents=(1000, 4000, 16000), methods=("fused",), fit_min_n=4000)
+    rows = [{"n_agents": n, "method": "fused", "seconds_per_iteration": 1e-9 * n,
+             "mock_seconds_per_iteration": m} for n, m in [(1000, 1e-6), (4000, 4e-6), (16000, None)]]
+    fits = _fits(rows, cfg)  # no "marginal_resolved" key: records written before it existed
+    assert fits["fused"]["points"] == 2 and fits["fused"]["slope"] == pytest.approx(1.0)
+    assert fits["mock"]["points"] == 1 and fits["fit_min_n"] == 4000
