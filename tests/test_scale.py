@@ -104,7 +104,7 @@ def test_marginal_seconds_marks_an_unresolved_difference():
 def test_fits_leave_out_unresolved_points_and_never_write_nan(tmp_path):
     """All points equal gave linregress a NaN stderr, and json.dumps(allow_nan=False) failed (CI, 2026-12-01)."""
     flat = fit_exponent([1e3, 4e3, 1.6e4], [1e-6, 1e-6, 1e-6])
-    assert flat["slope"] == 0.0 and flat["ci_low"] is None and flat["ci_high"] is None
+    assert flat == {"slope": 0.0, "ci_low": None, "ci_high": None, "points": 3}
     cfg = ScaleConfig(n_agents=(1000, 4000, 16000), methods=("fused",), fit_min_n=1000)
     rows = [{"n_agents": n, "method": "fused", "seconds_per_iteration": 1e-6 * n, "marginal_resolved": ok,
              "mock_seconds_per_iteration": None} for n, ok in [(1000, False), (4000, True), (16000, True)]]
