@@ -514,3 +514,14 @@ def test_loss_and_grad_rebuild_a_stale_plan_and_take_no_data():
     wide = {f"w{i}": torch.full((1,), 2.0, dtype=torch.float64) for i in range(3)}  # another shape: stale
     loss, grad, used = ddag_loss_and_grad(g, X, wide, "traced")
     assert used == "traced" and torch.equal(grad, torch.full_like(X, 2.0)) and float(loss) == 12.0
+
+
+@pytest.mark.parametrize("bad", ["magic", None, 3])
+def test_the_engine_functions_refuse_a_bad_engine_name(bad):
+    from mechanism.engines.batched import ddag_loss, ddag_loss_and_grad
+
+    chain = supply_chain_problem(3, 4, 2, seed=0)
+    X = _random_actions(chain, 1, 0)
+    for fn in (ddag_loss, ddag_loss_and_grad):
+        with pytest.raises(InvalidParameterError, match="engine"):
+            fn(chain.ddag, X, chain.data(), bad)

@@ -568,6 +568,7 @@ def ddag_loss(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | None, engin
       more: a long run repays it, a single call would not); where nothing groups, the reference,
       which then does the same work with less bookkeeping.
     """
+    require_engine(engine)
     if engine == "autograd":
         return ddag.loss(X, data), "autograd"
     data = {} if data is None else data
@@ -596,6 +597,7 @@ def ddag_loss_and_grad(ddag: DDAG, X: torch.Tensor, data: Mapping[str, Any] | No
     :data:`TRACE_UNGROUPED_AFTER` + 1st call (small graphs: 2.1–2.7× faster per call, measured in
     ``results/speed/ddag_joint``), and keeps the reference where it cannot be.
     """
+    require_engine(engine)
     data = {} if data is None else data
     plan, trace = (None, False) if engine == "autograd" else _decide(ddag, X, data, engine, incentives=True)
     try:
