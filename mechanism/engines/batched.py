@@ -505,7 +505,7 @@ class _StalePlan(Exception):
 
 TRACE_AFTER = 200  # engine="auto" traces a plan on its 201st call (see ddag_loss)
 #: engine="auto" traces the incentives of a plan that groups nothing on its 2,001st call: such a plan
-#: saves less per call (small graphs: 0.1-0.4 ms, docs/speed.md) for about the same trace cost
+#: saves less per call (small graphs: 0.17-0.39 ms in results/speed/ddag_joint) for about the same trace cost
 TRACE_UNGROUPED_AFTER = 2000
 MAX_PLANS = 4  # plans kept per DDAG (one per batch size, dtype and device; the envs alternate B = 1 and B = N)
 
